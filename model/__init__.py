@@ -1,0 +1,20 @@
+"""model stage: the three tiny architectures (vit, mobilevit, swin) in float and quantized (QAT) form."""
+
+from __future__ import annotations
+
+from torch import nn
+
+from .config import ARCHS, DEFAULTS, ModelConfig, default_config
+from .layers import QuantConfig
+
+__all__ = ["ARCHS", "DEFAULTS", "ModelConfig", "QuantConfig", "build_model", "default_config"]
+
+
+def build_model(cfg: ModelConfig, quant: bool) -> nn.Module:
+    """The network of `cfg`; `quant` selects Brevitas QAT layers and the integer kernels."""
+    from .mobilevit import MobileViT
+    from .swin import Swin
+    from .vit import ViT
+
+    q = QuantConfig(enabled=quant, weight_bits=cfg.weight_bits)
+    return {"vit": ViT, "mobilevit": MobileViT, "swin": Swin}[cfg.arch](cfg, q)
