@@ -1,1 +1,247 @@
-def main(): print("hi")
+"""`vitflow` command line: train, eval, export, infer, demo. Bad input: one line on stderr, exit code 2."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+from ..model.config import ARCHS
+from ..model.datasets import DATASETS
+from .backends import BACKENDS, ModelPaths, UserError, open_backend
+
+EXIT_USAGE = 2
+
+
+class Parser(argparse.ArgumentParser):
+    def error(self, message):  # one line instead of usage + message
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
+def add_model_args(p, data: bool = True):
+    p.add_argument("--arch", choices=ARCHS, default="vit", help="architecture of the shipped model (default vit)")
+    p.add_argument("--model", help="model file (.npz) or checkpoint (.pt); its pair is looked for beside it")
+    if data:
+        p.add_argument("--dataset", choices=DATASETS, default="digits")
+        p.add_argument("--data-dir", help="folder with the MNIST IDX files or CIFAR-10 python batches")
+
+
+def load_test_split(args, input_shape):
+    from ..model.datasets import load_dataset
+
+    data = load_dataset(args.dataset, args.data_dir)
+    if list(data.x_test.shape[1:]) != list(input_shape):
+        raise UserError(f"the model takes images of shape {input_shape}, data set {data.name} has "
+                        f"{list(data.x_test.shape[1:])}: train a model for it with `vitflow train --dataset`")
+    n = len(data.x_test) if args.limit is None else min(args.limit, len(data.x_test))
+    return data, data.x_test[:n], data.y_test[:n]
+
+
+def cmd_eval(args) -> int:
+    paths = ModelPaths.resolve(args.arch, args.model)
+    backend = open_backend(args.backend, paths)
+    data, x, y = load_test_split(args, backend.input_shape)
+    t0 = time.perf_counter()
+    logits = backend.logits(x)
+    result = {"arch": backend.arch, "dataset": data.name,
+              "backend": backend.name, "n": int(len(x)), "accuracy": float((logits.argmax(1) == y).mean()),
+              "seconds": round(time.perf_counter() - t0, 3)}
+    if args.check:
+        ref = open_backend(args.check, paths)
+        if not (backend.integer and ref.integer):
+            raise UserError("--check compares integer logits: use backends golden and brevitas")
+        result["checked_against"] = ref.name
+        result["mismatches"] = int((ref.logits(x) != logits).any(1).sum())
+    if args.json:
+        print(json.dumps(result))
+    else:
+        line = f"{result['arch']} {result['backend']} on {result['dataset']} test ({result['n']} images): " \
+               f"accuracy {100 * result['accuracy']:.2f}%"
+        if args.check:
+            line += f", {result['mismatches']} images differ from {args.check}"
+        print(line)
+    return 1 if result.get("mismatches") else 0
+
+
+def cmd_train(args) -> int:
+    from ..model.config import default_config
+    from ..model.datasets import load_dataset
+    from ..model.train import TrainConfig, save_checkpoint, train
+    from ..quant import golden
+    from ..quant.export import brevitas_int_logits, export_int_model, export_qonnx
+
+    data = load_dataset(args.dataset, args.data_dir)
+    cfg = default_config(args.arch, in_chans=data.in_chans, img_size=data.img_size, patch=data.patch,
+                         num_classes=data.num_classes, weight_bits=args.weight_bits)
+    tc = TrainConfig(**{k: v for k, v in (("float_epochs", args.float_epochs), ("qat_epochs", args.qat_epochs),
+                                          ("seed", args.seed)) if v is not None})
+    t0 = time.perf_counter()
+    try:
+        fmodel, qmodel, metrics = train(cfg, data, tc, progress=not args.quiet)
+    except ValueError as e:  # e.g. a token grid that is not a power of two for this data set
+        raise UserError(f"cannot build {args.arch} for {data.name}: {e}") from None
+    im = export_int_model(qmodel)
+    g = golden.run(im, data.x_test)
+    b = brevitas_int_logits(qmodel, data.x_test, im.formats()[im.output].frac)
+    meta = {"dataset": data.name, "train_seconds": round(time.perf_counter() - t0, 1), **metrics,
+            "golden_accuracy": float((g.argmax(1) == data.y_test).mean()),
+            "golden_vs_brevitas_mismatches": int((g != b).any(1).sum()), "n_test": int(len(data.y_test)),
+            "train_config": tc.__dict__}
+    im.meta.update(meta)
+    out = Path(args.out) if args.out else Path("build/models") / args.arch
+    save_checkpoint(out.with_suffix(".pt"), cfg, fmodel, qmodel, meta)
+    im.save(out.with_suffix(".npz"))
+    if args.qonnx:
+        export_qonnx(qmodel, out.with_suffix(".onnx"))
+    print(json.dumps({"arch": args.arch, **{k: v for k, v in meta.items() if k != "train_config"},
+                      "checkpoint": str(out.with_suffix(".pt")), "model_file": str(out.with_suffix(".npz"))}))
+    return 1 if meta["golden_vs_brevitas_mismatches"] else 0
+
+
+def cmd_export(args) -> int:
+    from ..model.train import load_checkpoint
+    from ..quant.export import export_int_model, export_qonnx
+
+    ck = Path(args.checkpoint)
+    _, qmodel, meta = load_checkpoint(ck, quant=True)
+    out = Path(args.out) if args.out else ck.with_suffix(".npz")
+    export_int_model(qmodel, meta).save(out)
+    print(f"wrote {out}")
+    if args.qonnx:
+        print(f"wrote {export_qonnx(qmodel, Path(args.qonnx))}")
+    return 0
+
+
+def read_image(path: Path, shape: list[int]) -> np.ndarray:
+    """One image as uint8 [C, H, W]: .npy as stored, other formats through Pillow (resized to the model)."""
+    c, h, w = shape
+    if not path.is_file():
+        raise UserError(f"image {path} not found")
+    if path.suffix == ".npy":
+        try:
+            a = np.load(path, allow_pickle=False)
+        except Exception as e:
+            raise UserError(f"{path} is not a readable .npy file ({type(e).__name__})") from None
+        a = a.reshape(a.shape[-2:])[None] if a.ndim == 2 else a
+        if list(a.shape) != shape or a.dtype != np.uint8:
+            raise UserError(f"{path}: expected a uint8 array of shape {shape} or {shape[1:]}, "
+                            f"got {a.dtype} {list(a.shape)}")
+        return a
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        img = Image.open(path).convert("L" if c == 1 else "RGB").resize((w, h), Image.BILINEAR)
+    except (UnidentifiedImageError, OSError) as e:
+        raise UserError(f"{path} is not a readable image ({type(e).__name__})") from None
+    a = np.asarray(img, np.uint8)
+    return a[None] if c == 1 else a.transpose(2, 0, 1)
+
+
+def cmd_infer(args) -> int:
+    backend = open_backend(args.backend, ModelPaths.resolve(args.arch, args.model))
+    images = np.stack([read_image(Path(p), backend.input_shape) for p in args.images])
+    logits = backend.logits(images)
+    rows = [{"image": p, "class": int(lg.argmax()), "logits": lg.tolist()} for p, lg in zip(args.images, logits)]
+    if args.json:
+        print(json.dumps({"backend": backend.name, "results": rows}))
+    else:
+        for r in rows:
+            print(f"{r['image']}: class {r['class']}")
+    return 0
+
+
+def cmd_demo(args) -> int:
+    """Every shipped model on the digits test split: golden integer model vs Brevitas, accuracy and speed."""
+    from ..model.datasets import digits
+
+    data = digits()
+    print(f"digits test split: {len(data.y_test)} images, 8x8 grey\n")
+    print(f"{'arch':<10} {'params':>7} {'float':>7} {'brevitas':>9} {'golden':>7} {'mismatches':>11} {'golden s':>9}")
+    bad = 0
+    for arch in ARCHS:
+        paths = ModelPaths.resolve(arch, None)
+        accs, ints = {}, {}
+        for name in ("torch", "brevitas", "golden"):
+            be = open_backend(name, paths)
+            t0 = time.perf_counter()
+            lg = be.logits(data.x_test)
+            secs = time.perf_counter() - t0
+            accs[name], ints[name] = 100 * float((lg.argmax(1) == data.y_test).mean()), lg
+        mism = int((ints["golden"] != ints["brevitas"]).any(1).sum())
+        bad += mism
+        params = sum(p.numel() for p in open_backend("torch", paths).model.parameters())
+        print(f"{arch:<10} {params:>7} {accs['torch']:>6.2f}% {accs['brevitas']:>8.2f}% {accs['golden']:>6.2f}% "
+              f"{mism:>11} {secs:>9.2f}")
+    gb = open_backend("golden", ModelPaths.resolve("vit", None))
+    pred = gb.logits(data.x_test[:8]).argmax(1)
+    print("\nfirst test images, golden vit prediction (label):")
+    for row in range(8):
+        print("  ".join("".join(" .:-=+*#%@"[min(9, int(v) // 26)] for v in data.x_test[i, 0, row])
+                        for i in range(8)))
+    print("  ".join(f"{p}({t})".ljust(8) for p, t in zip(pred, data.y_test[:8])))
+    return 1 if bad else 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = Parser(prog="vitflow", description="Tiny ViTs from PyTorch to bit-exact integer hardware.")
+    sub = p.add_subparsers(dest="cmd", required=True, parser_class=Parser)
+
+    t = sub.add_parser("train", help="float training + Brevitas QAT; writes checkpoint and model file")
+    add_model_args(t)
+    t.add_argument("--float-epochs", type=int)
+    t.add_argument("--qat-epochs", type=int)
+    t.add_argument("--weight-bits", type=int, choices=(8, 4), default=8)
+    t.add_argument("--seed", type=int)
+    t.add_argument("--out", help="output prefix (default build/models/ARCH): writes PREFIX.pt and PREFIX.npz")
+    t.add_argument("--qonnx", action="store_true", help="also write PREFIX.onnx (QONNX, cleaned)")
+    t.add_argument("--quiet", action="store_true", help="no progress bars")
+    t.set_defaults(func=cmd_train)
+
+    e = sub.add_parser("eval", help="accuracy of a backend on a test split")
+    add_model_args(e)
+    e.add_argument("--backend", choices=BACKENDS, default="golden")
+    e.add_argument("--check", choices=("golden", "brevitas"), help="count images whose integer logits differ")
+    e.add_argument("--limit", type=int, help="first N test images only")
+    e.add_argument("--json", action="store_true", help="print one JSON object")
+    e.set_defaults(func=cmd_eval)
+
+    x = sub.add_parser("export", help="checkpoint -> integer model file (and QONNX)")
+    x.add_argument("--checkpoint", required=True)
+    x.add_argument("--out", help="model file path (default: beside the checkpoint, .npz)")
+    x.add_argument("--qonnx", help="also write a cleaned QONNX model here")
+    x.set_defaults(func=cmd_export)
+
+    i = sub.add_parser("infer", help="classify image files (.npy uint8, or PNG/PGM/JPEG)")
+    add_model_args(i, data=False)
+    i.add_argument("--backend", choices=BACKENDS, default="golden")
+    i.add_argument("--json", action="store_true")
+    i.add_argument("images", nargs="+")
+    i.set_defaults(func=cmd_infer)
+
+    d = sub.add_parser("demo", help="the shipped models on the digits test split")
+    d.set_defaults(func=cmd_demo)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    from ..model.datasets import DataError
+    from ..model.train import CheckpointError
+    from ..quant.model_file import ModelFileError
+
+    args = build_parser().parse_args(argv)
+    if getattr(args, "limit", None) is not None and args.limit < 1:
+        print("vitflow: error: --limit must be at least 1", file=sys.stderr)
+        return EXIT_USAGE
+    try:
+        return args.func(args)
+    except (UserError, DataError, CheckpointError, ModelFileError) as e:
+        print(f"vitflow: error: {e}", file=sys.stderr)
+        return EXIT_USAGE
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-from torch import nn
-
 from .config import ARCHS, DEFAULTS, ModelConfig, default_config
-from .layers import QuantConfig
 
-__all__ = ["ARCHS", "DEFAULTS", "ModelConfig", "QuantConfig", "build_model", "default_config"]
+__all__ = ["ARCHS", "DEFAULTS", "ModelConfig", "build_model", "default_config"]
 
 
-def build_model(cfg: ModelConfig, quant: bool) -> nn.Module:
+def build_model(cfg: ModelConfig, quant: bool):
     """The network of `cfg`; `quant` selects Brevitas QAT layers and the integer kernels."""
+    from .layers import QuantConfig
     from .mobilevit import MobileViT
     from .swin import Swin
     from .vit import ViT

@@ -78,7 +78,8 @@ def _open(folder: Path, stem: str):
         if p.is_file():
             return gzip.open(p, "rb") if name.endswith(".gz") else open(p, "rb")
     raise DataError(f"{folder} has no {stem}[.gz]: expected the four MNIST IDX files "
-                    "(train-images-idx3-ubyte, train-labels-idx1-ubyte, t10k-images-idx3-ubyte, t10k-labels-idx1-ubyte)")
+                    "(train-images-idx3-ubyte, train-labels-idx1-ubyte, t10k-images-idx3-ubyte, "
+                    "t10k-labels-idx1-ubyte)")
 
 
 def read_idx(folder: Path, stem: str) -> np.ndarray:

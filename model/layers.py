@@ -52,7 +52,7 @@ def as_qt(value: torch.Tensor, scale, signed: bool = True, bits: int = spec.ACT_
 def po2_frac(scale) -> int | None:
     """Fractional bits of a power-of-two scale, or None (Brevitas' stats phase has free scales)."""
     try:
-        return spec.frac_from_scale(float(scale), "scale")
+        return spec.frac_from_scale(float(scale.detach()) if torch.is_tensor(scale) else float(scale), "scale")
     except ValueError:
         return None
 

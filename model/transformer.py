@@ -52,7 +52,7 @@ class Attention(nn.Module):
             return val(t).view(b, n, self.heads, self.head_dim).transpose(1, 2)
 
         s = heads(q) @ heads(k).transpose(-2, -1) * 2.0**-self.shift
-        s_scale = float(q.scale * k.scale) * 2.0**-self.shift if self.quant.enabled else None
+        s_scale = float((q.scale * k.scale).detach()) * 2.0**-self.shift if self.quant.enabled else None
         if self.rel_bias is not None:
             bias, bias_frac = self.bias()
             s = s + bias

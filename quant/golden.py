@@ -8,7 +8,7 @@ from . import golden_kernels as K
 from .model_file import IntModel, Op
 
 
-def _run_op(m: IntModel, op: Op, x: list[np.ndarray], fmts) -> np.ndarray:
+def run_op(m: IntModel, op: Op, x: list[np.ndarray], fmts) -> np.ndarray:
     a, f_in, out = op.attrs, fmts[op.inputs[0]].frac, op.out
     arr = lambda role: m.array(op, role)  # noqa: E731
     match op.op:
@@ -55,5 +55,5 @@ def run(m: IntModel, images: np.ndarray, keep: bool = False):
     fmts = m.formats()
     env = {m.input_name: images.astype(np.int64)}
     for op in m.ops:
-        env[op.name] = _run_op(m, op, [env[i] for i in op.inputs], fmts)
+        env[op.name] = run_op(m, op, [env[i] for i in op.inputs], fmts)
     return env if keep else env[m.output]

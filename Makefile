@@ -1,0 +1,39 @@
+# Thin wrappers over the `vitflow` CLI and pytest. A fresh machine needs only `make demo` and `make test`.
+PYTHON ?= python3
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+VITFLOW := $(VENV)/bin/vitflow
+PYTEST_ARGS ?=
+
+.PHONY: install demo test test-slow train lint clean
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	# torch first and pinned: the CPU wheel on disk; anything else pulls a multi-GB CUDA build
+	$(PY) -m pip install -q torch==2.13.0
+	$(PY) -m pip install -q -e '.[test]'
+	touch $@
+
+install: $(VENV)/.installed
+
+demo: install
+	$(VITFLOW) demo
+
+# Default suite: every layer of the stack, whole-test-set bit-exactness for the shipped models, < 15 min.
+test: install
+	$(PY) -m pytest -m "not slow" --junitxml=build/test-results.xml $(PYTEST_ARGS)
+
+# Slow suite: training each architecture to its accuracy target.
+test-slow: install
+	$(PY) -m pytest -m slow $(PYTEST_ARGS)
+
+# Retrain the shipped models (about 5-10 minutes each on 2 cores) into model/pretrained/.
+train: install
+	for a in vit mobilevit swin; do $(VITFLOW) train --arch $$a --out model/pretrained/$$a --quiet || exit 1; done
+
+lint: install
+	$(VENV)/bin/ruff check .
+
+clean:
+	rm -rf build .pytest_cache

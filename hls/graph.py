@@ -1,0 +1,128 @@
+"""Model file -> hls4ml graph: stock Conv2D/Dense for patch embedding and linear layers, VitflowKernel custom
+layers for the rest. Every precision, constant and table comes from the model file and quant.spec.
+
+Layouts: the image enters channels-last [H, W, C]; every other tensor has the golden model's layout
+(tokens [N, D], windows [W, n, D], pooled [D]) flattened row-major, so C-sim outputs compare directly.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..quant import spec
+from ..quant.model_file import IntModel, Op
+from ..quant.spec import PROB
+
+
+class HLSConversionError(ValueError):
+    """An op the HLS flow cannot convert; the message names the layer."""
+
+
+def cname(name: str) -> str:
+    """A C++ identifier for a model-file tensor name (no layer may be called `input`)."""
+    n = name.replace(".", "_")
+    return "image_in" if n == "input" else n
+
+
+def acc_type(frac: int) -> str:
+    return f"ap_fixed<{spec.ACC_BITS},{spec.ACC_BITS - frac}>"
+
+
+def tensor_shapes(m: IntModel) -> dict[str, tuple[int, ...]]:
+    """Per-image shape of every tensor, from one golden run on a blank image."""
+    from ..quant import golden
+
+    env = golden.run(m, np.zeros((1, *m.input_shape), np.uint8), keep=True)
+    return {k: v.shape[1:] for k, v in env.items()}
+
+
+def _weighted(m: IntModel, op: Op, fmts, shapes, name: str):
+    w, b, wf = m.array(op, "weight"), m.array(op, "bias"), op.attrs["w_frac"]
+    in_frac = fmts[op.inputs[0]].frac
+    wbits = int(m.config.get("weight_bits", 8))
+    prec = {"weight": f"ap_fixed<{wbits},{wbits - wf}>", "bias": acc_type(in_frac + wf),
+            "accum": acc_type(in_frac + wf), "result": op.out.hls_type()}
+    bias = b.astype(np.float64) * 2.0 ** -(in_frac + wf)
+    if op.op == "linear":
+        layer = {"class_name": "Dense", "n_in": w.shape[1], "n_out": w.shape[0],
+                 "weight_data": w.T.astype(np.float64) * 2.0**-wf, "bias_data": bias}
+    else:  # patch_embed: kernel = stride, channels-last
+        c, h, wd = shapes[op.inputs[0]]
+        k = w.shape[-1]
+        layer = {"class_name": "Conv2D", "data_format": "channels_last", "in_height": h, "in_width": wd,
+                 "n_chan": c, "out_height": h // k, "out_width": wd // k, "n_filt": w.shape[0],
+                 "filt_height": k, "filt_width": k, "stride_height": k, "stride_width": k, "dilation": 1,
+                 "pad_top": 0, "pad_bottom": 0, "pad_left": 0, "pad_right": 0,
+                 "weight_data": w.transpose(2, 3, 1, 0).astype(np.float64) * 2.0**-wf, "bias_data": bias}
+    return layer, prec
+
+
+def _kernel(m: IntModel, op: Op, fmts, shapes):
+    """kernel name, consts, tables for a VitflowKernel layer."""
+    a = op.attrs
+    fin = [fmts[i] for i in op.inputs]
+    shape = shapes[op.name]
+    out = {"out_frac": op.out.frac, "out_min": op.out.min, "out_max": op.out.max}
+    if op.op == "layernorm":
+        n, d = shapes[op.inputs[0]][-2:]
+        return "layernorm", {"n_tokens": n, "dim": d, "in_signed": fin[0].signed, "out_frac": op.out.frac,
+                             "out_min": op.out.min, "out_max": op.out.max}, {}
+    if op.op == "gelu":
+        lut = m.array(op, "lut")
+        return "gelu", {"n_in": int(np.prod(shape)), "table_size": len(lut), "in_min": fin[0].min}, {"table": lut}
+    if op.op == "residual_add":
+        c = {"n_in": int(np.prod(shape)), "a_frac": fin[0].frac, **out}
+        if len(op.inputs) == 2:
+            return "residual_add", {**c, "b_frac": fin[1].frac}, {}
+        return "residual_add_const", {**c, "b_frac": a["const_frac"]}, {"const": m.array(op, "const").ravel()}
+    if op.op == "pool":
+        if tuple(a["axes"]) != (1,):
+            raise HLSConversionError(f"layer {op.name}: pool over axes {a['axes']} has no HLS kernel yet")
+        n, d = shapes[op.inputs[0]]
+        return "pool", {"n_tokens": n, "dim": d, "in_signed": fin[0].signed, "in_frac": fin[0].frac,
+                        "log2_count": spec.log2_exact(n, "pooled count"), **out}, {}
+    if op.op == "attention":
+        w, n, d = shapes[op.inputs[0]] if len(shapes[op.inputs[0]]) == 3 else (1, *shapes[op.inputs[0]])
+        bias, mask = m.array(op, "bias"), m.array(op, "mask")
+        consts = {"n_windows": w, "n_tokens": n, "dim": d, "heads": a["heads"], "q_frac": fin[0].frac,
+                  "k_frac": fin[1].frac, "v_frac": fin[2].frac,
+                  "score_shift": spec.attention_score_shift(d // a["heads"]), "bias_frac": a.get("bias_frac", 0),
+                  "has_bias": bias is not None, "has_mask": mask is not None,
+                  "mask_windows": 1 if mask is None else mask.shape[0],
+                  "exp_in_frac": spec.SOFTMAX_EXP_IN_FRAC, "exp_lut_frac": spec.SOFTMAX_EXP_LUT_FRAC,
+                  "recip_bits": spec.SOFTMAX_RECIP_BITS, "min_shift": spec.SOFTMAX_MIN_SHIFT,
+                  "prob_frac": PROB.frac, "prob_max": PROB.max, **out}
+        tables = {"exp_lut": spec.exp2_lut(),
+                  "bias": np.zeros(1, np.int64) if bias is None else bias.ravel(),
+                  "mask": np.zeros(1, np.int64) if mask is None else mask.ravel()}
+        return "attention", consts, tables
+    if op.op in ("window_partition", "window_reverse"):
+        return op.op, {"dim": shape[-1], "grid": a["grid"], "window": a["window"], "shift": a["shift"]}, {}
+    raise HLSConversionError(f"layer {op.name}: op '{op.op}' has no HLS kernel yet (vitflow hls supports "
+                             "patch_embed, linear, layernorm, attention, gelu, residual_add, pool, window ops)")
+
+
+def hls_layers(m: IntModel, ops: list[Op], inputs: list[str]):
+    """hls4ml layer dicts and per-layer precision config for `ops`, fed by Input layers named `inputs`."""
+    fmts, shapes = m.formats(), tensor_shapes(m)
+    layers, cfg = [], {}
+    for t in inputs:
+        shape = list(shapes[t])
+        if t == m.input_name:  # the image enters channels-last
+            shape = shape[1:] + shape[:1]
+        layers.append({"class_name": "Input", "name": cname(t), "input_shape": shape})
+        cfg[cname(t)] = {"Precision": {"result": fmts[t].hls_type()}}
+    for op in ops:
+        name = cname(op.name)
+        if op.op in ("linear", "patch_embed"):
+            layer, prec = _weighted(m, op, fmts, shapes, name)
+        else:
+            kernel, consts, tables = _kernel(m, op, fmts, shapes)
+            layer = {"class_name": "VitflowKernel", "kernel": kernel, "consts": consts, "tables": tables,
+                     "out_shape": list(shapes[op.name])}
+            prec = {"result": op.out.hls_type()}
+        layer.update(name=name, inputs=[cname(i) for i in op.inputs])
+        layers.append(layer)
+        cfg[name] = {"Precision": prec}
+    return layers, cfg
+
