@@ -5,7 +5,7 @@ PY     := $(VENV)/bin/python
 VITFLOW := $(VENV)/bin/vitflow
 PYTEST_ARGS ?=
 
-.PHONY: install demo test test-slow train lint clean
+.PHONY: install demo test test-slow train lint clean hls
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -37,3 +37,7 @@ lint: install
 
 clean:
 	rm -rf build .pytest_cache
+
+# hls4ml projects per kernel and per model under build/hls/, C-sim checked against golden -> build/hls/report.json
+hls: install
+	$(VITFLOW) hls --arch all

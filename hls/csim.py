@@ -16,7 +16,7 @@ import numpy as np
 
 from ..quant.model_file import IntModel, Op
 from . import kernels
-from .graph import cname, hls_layers
+from .graph import cname, hls_layers, is_map, tensor_shapes
 
 DEFAULT_PRECISION = "ap_fixed<16,6>"  # only for hls4ml internals that no layer of ours leaves unset
 
@@ -30,13 +30,14 @@ class Project:
 
         kernels.register()
         self.m, self.ops, self.inputs, self.outdir = m, ops, inputs, Path(outdir)
+        self.shapes = tensor_shapes(m)
         layers, layer_cfg = hls_layers(m, ops, inputs)
         config = hls4ml.utils.config.create_config(output_dir=str(self.outdir), project_name=name, backend="Vitis",
                                                    io_type="io_parallel")
         config["HLSConfig"] = {"Model": {"Precision": {"default": DEFAULT_PRECISION}, "ReuseFactor": 1,
                                          "Strategy": "Latency"}, "LayerName": layer_cfg}
-        self.digest = _digest(layers, layer_cfg, hls4ml.__version__)
-        self.graph = ModelGraph.from_layer_list(config, layers)
+        self.digest = _digest(layers, layer_cfg, inputs, hls4ml.__version__)
+        self.graph = ModelGraph.from_layer_list(config, layers, inputs=[cname(t) for t in inputs])
         self.rebuilt = not self._load_cached()
         if self.rebuilt:
             shutil.rmtree(self.outdir, ignore_errors=True)
@@ -57,16 +58,20 @@ class Project:
         feeds = []
         for t, x in zip(self.inputs, xs):
             x = np.asarray(x)
-            if t == self.m.input_name:  # image: [B, C, H, W] -> channels-last
+            if is_map(self.m, t):  # [B, C, H, W] -> channels-last
                 x = x.transpose(0, 2, 3, 1)
             feeds.append(np.ascontiguousarray(x.reshape(len(x), -1) * 2.0 ** -fmts[t].frac, dtype=np.float64))
         y = self.graph.predict(feeds if len(feeds) > 1 else feeds[0])
-        out = self.ops[-1].out
-        return np.rint(np.asarray(y, np.float64).reshape(len(xs[0]), -1) * 2.0**out.frac).astype(np.int64)
+        last = self.ops[-1]
+        y = np.rint(np.asarray(y, np.float64).reshape(len(xs[0]), -1) * 2.0**last.out.frac).astype(np.int64)
+        if is_map(self.m, last.name):  # back to the golden layout
+            c, h, w = self.shapes[last.name]
+            y = y.reshape(-1, h, w, c).transpose(0, 3, 1, 2).reshape(len(y), -1)
+        return y
 
 
-def _digest(layers, layer_cfg, version: str) -> str:
-    h = hashlib.sha256(version.encode())
+def _digest(layers, layer_cfg, inputs, version: str) -> str:
+    h = hashlib.sha256(json.dumps([version, list(inputs)]).encode())
     for layer in layers:
         for k in sorted(layer):
             v = layer[k]

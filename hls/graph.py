@@ -1,8 +1,9 @@
 """Model file -> hls4ml graph: stock Conv2D/Dense for patch embedding and linear layers, VitflowKernel custom
 layers for the rest. Every precision, constant and table comes from the model file and quant.spec.
 
-Layouts: the image enters channels-last [H, W, C]; every other tensor has the golden model's layout
-(tokens [N, D], windows [W, n, D], pooled [D]) flattened row-major, so C-sim outputs compare directly.
+Layouts: feature maps (the image, conv/concat/fold outputs; golden [C, H, W]) are channels-last [H, W, C]
+in HLS, as hls4ml's convolutions want; every other tensor has the golden model's layout (tokens [N, D],
+windows [W, n, D], pooled [D]) flattened row-major.
 """
 
 from __future__ import annotations
@@ -28,12 +29,40 @@ def acc_type(frac: int) -> str:
     return f"ap_fixed<{spec.ACC_BITS},{spec.ACC_BITS - frac}>"
 
 
+MAP_OPS = ("conv", "concat", "fold")
+
+
+def is_map(m: IntModel, tensor: str) -> bool:
+    """Whether a tensor is a feature map (channels-last in HLS)."""
+    return tensor == m.input_name or any(op.name == tensor and op.op in MAP_OPS for op in m.ops)
+
+
+def hls_shape(m: IntModel, shapes, tensor: str) -> list[int]:
+    shape = list(shapes[tensor])
+    return shape[1:] + shape[:1] if is_map(m, tensor) else shape
+
+
 def tensor_shapes(m: IntModel) -> dict[str, tuple[int, ...]]:
-    """Per-image shape of every tensor, from one golden run on a blank image."""
+    """Per-image shape of every tensor, from a golden run on two blank images. Window- and patch-batched
+    tensors (golden [B*W, n, D]) get W as their leading dimension: (W, n, D); see windowed()."""
     from ..quant import golden
 
-    env = golden.run(m, np.zeros((1, *m.input_shape), np.uint8), keep=True)
-    return {k: v.shape[1:] for k, v in env.items()}
+    env = golden.run(m, np.zeros((2, *m.input_shape), np.uint8), keep=True)
+    return {k: (v.shape[1:] if v.shape[0] == 2 else (v.shape[0] // 2, *v.shape[1:])) for k, v in env.items()}
+
+
+def to_golden(x: np.ndarray, windowed: bool) -> np.ndarray:
+    """Images-first [B, *shape] -> the golden model's layout, where windows are folded into the batch."""
+    return x.reshape(-1, *x.shape[2:]) if windowed else x
+
+
+def windowed(m: IntModel, tensor: str) -> bool:
+    """Whether the golden model holds this tensor as [images * windows, n, D]."""
+    producers = {op.name: op for op in m.ops}
+    op = producers.get(tensor)
+    if op is None or op.op in ("window_reverse", "fold", "pool"):
+        return False
+    return op.op in ("window_partition", "unfold") or windowed(m, op.inputs[0])
 
 
 def _weighted(m: IntModel, op: Op, fmts, shapes, name: str):
@@ -46,14 +75,21 @@ def _weighted(m: IntModel, op: Op, fmts, shapes, name: str):
     if op.op == "linear":
         layer = {"class_name": "Dense", "n_in": w.shape[1], "n_out": w.shape[0],
                  "weight_data": w.T.astype(np.float64) * 2.0**-wf, "bias_data": bias}
-    else:  # patch_embed: kernel = stride, channels-last
+    else:  # patch_embed (kernel = stride) and conv, channels-last
         c, h, wd = shapes[op.inputs[0]]
         k = w.shape[-1]
+        stride, pad, groups = (op.attrs["stride"], op.attrs["padding"], op.attrs["groups"]) if op.op == "conv" \
+            else (k, 0, 1)
         layer = {"class_name": "Conv2D", "data_format": "channels_last", "in_height": h, "in_width": wd,
-                 "n_chan": c, "out_height": h // k, "out_width": wd // k, "n_filt": w.shape[0],
-                 "filt_height": k, "filt_width": k, "stride_height": k, "stride_width": k, "dilation": 1,
-                 "pad_top": 0, "pad_bottom": 0, "pad_left": 0, "pad_right": 0,
-                 "weight_data": w.transpose(2, 3, 1, 0).astype(np.float64) * 2.0**-wf, "bias_data": bias}
+                 "n_chan": c, "out_height": (h + 2 * pad - k) // stride + 1, "out_width": (wd + 2 * pad - k) // stride + 1,
+                 "n_filt": w.shape[0], "filt_height": k, "filt_width": k, "stride_height": stride,
+                 "stride_width": stride, "dilation": 1, "pad_top": pad, "pad_bottom": pad, "pad_left": pad,
+                 "pad_right": pad, "weight_data": w.transpose(2, 3, 1, 0).astype(np.float64) * 2.0**-wf,
+                 "bias_data": bias}
+        if groups == c == w.shape[0]:  # depthwise: weights [C, 1, k, k] -> (k, k, C, 1)
+            layer.update(class_name="DepthwiseConv2D", depth_multiplier=1, depthwise_data=layer.pop("weight_data"))
+        elif groups != 1:
+            raise HLSConversionError(f"layer {op.name}: grouped conv with {groups} groups has no HLS mapping")
     return layer, prec
 
 
@@ -64,8 +100,8 @@ def _kernel(m: IntModel, op: Op, fmts, shapes):
     shape = shapes[op.name]
     out = {"out_frac": op.out.frac, "out_min": op.out.min, "out_max": op.out.max}
     if op.op == "layernorm":
-        n, d = shapes[op.inputs[0]][-2:]
-        return "layernorm", {"n_tokens": n, "dim": d, "in_signed": fin[0].signed, "out_frac": op.out.frac,
+        src = shapes[op.inputs[0]]
+        return "layernorm", {"n_tokens": int(np.prod(src[:-1])), "dim": src[-1], "in_signed": fin[0].signed, "out_frac": op.out.frac,
                              "out_min": op.out.min, "out_max": op.out.max}, {}
     if op.op == "gelu":
         lut = m.array(op, "lut")
@@ -75,10 +111,11 @@ def _kernel(m: IntModel, op: Op, fmts, shapes):
         if len(op.inputs) == 2:
             return "residual_add", {**c, "b_frac": fin[1].frac}, {}
         return "residual_add_const", {**c, "b_frac": a["const_frac"]}, {"const": m.array(op, "const").ravel()}
-    if op.op == "pool":
-        if tuple(a["axes"]) != (1,):
-            raise HLSConversionError(f"layer {op.name}: pool over axes {a['axes']} has no HLS kernel yet")
-        n, d = shapes[op.inputs[0]]
+    if op.op == "pool":  # tokens [N, D] over N, or a channels-last map [H, W, C] over H*W
+        src = hls_shape(m, shapes, op.inputs[0])
+        n, d = int(np.prod(src[:-1])), src[-1]
+        if tuple(a["axes"]) not in ((1,), (2, 3)) or len(src) != len(a["axes"]) + 1:
+            raise HLSConversionError(f"layer {op.name}: pool over axes {a['axes']} has no HLS kernel")
         return "pool", {"n_tokens": n, "dim": d, "in_signed": fin[0].signed, "in_frac": fin[0].frac,
                         "log2_count": spec.log2_exact(n, "pooled count"), **out}, {}
     if op.op == "attention":
@@ -96,10 +133,12 @@ def _kernel(m: IntModel, op: Op, fmts, shapes):
                   "bias": np.zeros(1, np.int64) if bias is None else bias.ravel(),
                   "mask": np.zeros(1, np.int64) if mask is None else mask.ravel()}
         return "attention", consts, tables
+    if op.op in ("unfold", "fold"):
+        c, h, w = shapes[op.inputs[0]] if op.op == "unfold" else shapes[op.name]
+        return op.op, {"height": h, "width": w, "channels": c, "patch": a["patch"]}, {}
     if op.op in ("window_partition", "window_reverse"):
         return op.op, {"dim": shape[-1], "grid": a["grid"], "window": a["window"], "shift": a["shift"]}, {}
-    raise HLSConversionError(f"layer {op.name}: op '{op.op}' has no HLS kernel yet (vitflow hls supports "
-                             "patch_embed, linear, layernorm, attention, gelu, residual_add, pool, window ops)")
+    raise HLSConversionError(f"layer {op.name}: op '{op.op}' has no HLS kernel")
 
 
 def hls_layers(m: IntModel, ops: list[Op], inputs: list[str]):
@@ -107,19 +146,20 @@ def hls_layers(m: IntModel, ops: list[Op], inputs: list[str]):
     fmts, shapes = m.formats(), tensor_shapes(m)
     layers, cfg = [], {}
     for t in inputs:
-        shape = list(shapes[t])
-        if t == m.input_name:  # the image enters channels-last
-            shape = shape[1:] + shape[:1]
-        layers.append({"class_name": "Input", "name": cname(t), "input_shape": shape})
+        layers.append({"class_name": "Input", "name": cname(t), "input_shape": hls_shape(m, shapes, t)})
         cfg[cname(t)] = {"Precision": {"result": fmts[t].hls_type()}}
     for op in ops:
         name = cname(op.name)
-        if op.op in ("linear", "patch_embed"):
+        if op.op in ("linear", "patch_embed", "conv"):
             layer, prec = _weighted(m, op, fmts, shapes, name)
+        elif op.op == "concat":  # stock hls4ml Concatenate along channels (last axis); equal formats
+            if op.attrs["axis"] != 1:
+                raise HLSConversionError(f"layer {op.name}: concat along axis {op.attrs['axis']} has no HLS mapping")
+            layer, prec = {"class_name": "Concatenate", "op": "concatenate3d", "axis": -1}, {"result": op.out.hls_type()}
         else:
             kernel, consts, tables = _kernel(m, op, fmts, shapes)
             layer = {"class_name": "VitflowKernel", "kernel": kernel, "consts": consts, "tables": tables,
-                     "out_shape": list(shapes[op.name])}
+                     "out_shape": hls_shape(m, shapes, op.name)}
             prec = {"result": op.out.hls_type()}
         layer.update(name=name, inputs=[cname(i) for i in op.inputs])
         layers.append(layer)

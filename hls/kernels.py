@@ -18,8 +18,6 @@ from hls4ml.model.optimizer.optimizer import optimizer_map
 from hls4ml.model.types import IntegerPrecisionType
 
 SOURCES = Path(__file__).resolve().parent / "nnet_utils"
-KERNELS = ("layernorm", "attention", "gelu", "residual_add", "residual_add_const", "pool", "window_partition",
-           "window_reverse")
 BACKENDS = ("Vitis", "Vivado")
 
 
@@ -53,7 +51,7 @@ class VitflowConfigTemplate(LayerConfigTemplate):
         lines.append(f"    static const unsigned reuse_factor = {node.get_attr('reuse_factor')};")
         lines += [f"    typedef {node.get_weights(role).type.name} {role}_t;" for role in node.get_attr("tables")]
         kernel = node.get_attr("kernel")
-        base = "residual_add" if kernel == "residual_add_const" else kernel
+        base = {"residual_add_const": "residual_add"}.get(kernel, kernel)
         return f"struct config{node.index} : vitflow::{base}_config {{\n" + "\n".join(lines) + "\n};\n"
 
 

@@ -11,7 +11,8 @@ from pathlib import Path
 
 import numpy as np
 
-BACKENDS = ("torch", "brevitas", "golden")
+BACKENDS = ("torch", "brevitas", "golden", "csim")
+HLS_BUILD = Path("build/hls")
 PRETRAINED = Path(__file__).resolve().parent.parent / "model" / "pretrained"
 
 
@@ -59,6 +60,23 @@ class GoldenBackend(Backend):
         return golden.run(self.model, images)
 
 
+class CsimBackend(GoldenBackend):
+    """The whole model's hls4ml C-simulation (built under build/hls/ARCH, reused when unchanged)."""
+
+    name = "csim"
+
+    def __init__(self, paths: ModelPaths):
+        super().__init__(paths)
+        from ..hls.csim import model_project
+
+        self.project = model_project(self.model, HLS_BUILD / self.arch)
+
+    def logits(self, images):
+        from ..hls.check import csim_logits
+
+        return csim_logits(self.project, images)
+
+
 class TorchBackend(Backend):
     """The quantized (Brevitas) or float model from the checkpoint."""
 
@@ -89,6 +107,8 @@ class TorchBackend(Backend):
 def open_backend(name: str, paths: ModelPaths) -> Backend:
     if name == "golden":
         return GoldenBackend(paths)
+    if name == "csim":
+        return CsimBackend(paths)
     if name in ("torch", "brevitas"):
         return TorchBackend(paths, quant=name == "brevitas")
     raise UserError(f"unknown backend '{name}' (choose from {', '.join(BACKENDS)})")

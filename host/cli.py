@@ -53,7 +53,7 @@ def cmd_eval(args) -> int:
     if args.check:
         ref = open_backend(args.check, paths)
         if not (backend.integer and ref.integer):
-            raise UserError("--check compares integer logits: use backends golden and brevitas")
+            raise UserError("--check compares integer logits: use the integer backends (golden, brevitas, csim)")
         result["checked_against"] = ref.name
         result["mismatches"] = int((ref.logits(x) != logits).any(1).sum())
     if args.json:
@@ -186,6 +186,29 @@ def cmd_demo(args) -> int:
     return 1 if bad else 0
 
 
+def cmd_hls(args) -> int:
+    """hls4ml projects per kernel and per model, C-sim checked against golden; build/hls/report.json."""
+    from ..hls.check import run
+    from ..hls.graph import HLSConversionError
+    from ..model.datasets import digits
+    from ..quant.model_file import IntModel
+
+    archs = ARCHS if args.arch == "all" else (args.arch,)
+    models = {a: IntModel.load(ModelPaths.resolve(a, args.model).model_file) for a in archs}
+    data = digits()
+    n = len(data.x_test) if args.limit is None else min(args.limit, len(data.x_test))
+    print(f"{'arch':<10} {'kernel':<17} {'layer / project':<28} {'n':>6} {'mismatches':>10} {'time':>8}")
+    try:
+        report = run(models, data.x_test[:n], data.y_test[:n], Path(args.build_dir), args.random)
+    except HLSConversionError as e:
+        raise UserError(str(e)) from None
+    for arch, syn in report["synthesis"].items():
+        print(f"{arch}: {syn.get('skipped', 'C synthesis done')}")
+    print(f"wrote {Path(args.build_dir) / 'report.json'}")
+    bad = sum(r["mismatches"] for r in report["kernels"] + report["models"])
+    return 1 if bad else 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = Parser(prog="vitflow", description="Tiny ViTs from PyTorch to bit-exact integer hardware.")
     sub = p.add_subparsers(dest="cmd", required=True, parser_class=Parser)
@@ -204,7 +227,7 @@ def build_parser() -> argparse.ArgumentParser:
     e = sub.add_parser("eval", help="accuracy of a backend on a test split")
     add_model_args(e)
     e.add_argument("--backend", choices=BACKENDS, default="golden")
-    e.add_argument("--check", choices=("golden", "brevitas"), help="count images whose integer logits differ")
+    e.add_argument("--check", choices=("golden", "brevitas", "csim"), help="count images whose integer logits differ")
     e.add_argument("--limit", type=int, help="first N test images only")
     e.add_argument("--json", action="store_true", help="print one JSON object")
     e.set_defaults(func=cmd_eval)
@@ -221,6 +244,14 @@ def build_parser() -> argparse.ArgumentParser:
     i.add_argument("--json", action="store_true")
     i.add_argument("images", nargs="+")
     i.set_defaults(func=cmd_infer)
+
+    h = sub.add_parser("hls", help="hls4ml projects per kernel and model, C-sim vs golden (make hls)")
+    h.add_argument("--arch", choices=ARCHS + ("all",), default="vit")
+    h.add_argument("--model", help="model file (.npz); default: the shipped model of --arch")
+    h.add_argument("--limit", type=int, help="first N test images for the whole-model check")
+    h.add_argument("--random", type=int, default=1000, help="random vectors per kernel (plus edge vectors)")
+    h.add_argument("--build-dir", default="build/hls")
+    h.set_defaults(func=cmd_hls)
 
     d = sub.add_parser("demo", help="the shipped models on the digits test split")
     d.set_defaults(func=cmd_demo)
