@@ -81,7 +81,8 @@ def _weighted(m: IntModel, op: Op, fmts, shapes, name: str):
         stride, pad, groups = (op.attrs["stride"], op.attrs["padding"], op.attrs["groups"]) if op.op == "conv" \
             else (k, 0, 1)
         layer = {"class_name": "Conv2D", "data_format": "channels_last", "in_height": h, "in_width": wd,
-                 "n_chan": c, "out_height": (h + 2 * pad - k) // stride + 1, "out_width": (wd + 2 * pad - k) // stride + 1,
+                 "n_chan": c, "out_height": (h + 2 * pad - k) // stride + 1,
+                 "out_width": (wd + 2 * pad - k) // stride + 1,
                  "n_filt": w.shape[0], "filt_height": k, "filt_width": k, "stride_height": stride,
                  "stride_width": stride, "dilation": 1, "pad_top": pad, "pad_bottom": pad, "pad_left": pad,
                  "pad_right": pad, "weight_data": w.transpose(2, 3, 1, 0).astype(np.float64) * 2.0**-wf,
@@ -101,11 +102,12 @@ def _kernel(m: IntModel, op: Op, fmts, shapes):
     out = {"out_frac": op.out.frac, "out_min": op.out.min, "out_max": op.out.max}
     if op.op == "layernorm":
         src = shapes[op.inputs[0]]
-        return "layernorm", {"n_tokens": int(np.prod(src[:-1])), "dim": src[-1], "in_signed": fin[0].signed, "out_frac": op.out.frac,
-                             "out_min": op.out.min, "out_max": op.out.max}, {}
+        return "layernorm", {"n_tokens": int(np.prod(src[:-1])), "dim": src[-1], "in_signed": fin[0].signed,
+                             **out}, {}
     if op.op == "gelu":
         lut = m.array(op, "lut")
-        return "gelu", {"n_in": int(np.prod(shape)), "table_size": len(lut), "in_min": fin[0].min}, {"table": lut}
+        consts = {"n_in": int(np.prod(shape)), "table_size": len(lut), "in_min": fin[0].min}
+        return "gelu", consts, {"table": lut}
     if op.op == "residual_add":
         c = {"n_in": int(np.prod(shape)), "a_frac": fin[0].frac, **out}
         if len(op.inputs) == 2:
@@ -155,7 +157,8 @@ def hls_layers(m: IntModel, ops: list[Op], inputs: list[str]):
         elif op.op == "concat":  # stock hls4ml Concatenate along channels (last axis); equal formats
             if op.attrs["axis"] != 1:
                 raise HLSConversionError(f"layer {op.name}: concat along axis {op.attrs['axis']} has no HLS mapping")
-            layer, prec = {"class_name": "Concatenate", "op": "concatenate3d", "axis": -1}, {"result": op.out.hls_type()}
+            layer = {"class_name": "Concatenate", "op": "concatenate3d", "axis": -1}
+            prec = {"result": op.out.hls_type()}
         else:
             kernel, consts, tables = _kernel(m, op, fmts, shapes)
             layer = {"class_name": "VitflowKernel", "kernel": kernel, "consts": consts, "tables": tables,

@@ -63,7 +63,8 @@ class VitflowFunctionTemplate(FunctionCallTemplate):
         ins = [node.get_input_variable(i) for i in node.inputs]
         out = node.get_output_variable()
         types = ", ".join([v.type.name for v in ins] + [out.type.name, f"config{node.index}"])
-        args = ", ".join([v.name for v in ins] + [out.name] + [node.get_weights(r).name for r in node.get_attr("tables")])
+        tables = [node.get_weights(r).name for r in node.get_attr("tables")]
+        args = ", ".join([v.name for v in ins] + [out.name] + tables)
         return f"vitflow::{node.get_attr('kernel')}<{types}>({args});"
 
 

@@ -27,6 +27,12 @@ def test_eval_json_with_check(capsys):
     assert r["mismatches"] == 0 and 0.9 <= r["accuracy"] <= 1.0
 
 
+def test_eval_csim_backend_checked_against_golden(capsys):
+    code, out, _ = run(capsys, "eval", "--backend", "csim", "--check", "golden", "--limit", "20", "--json")
+    r = json.loads(out)
+    assert code == 0 and r["backend"] == "csim" and r["n"] == 20 and r["mismatches"] == 0
+
+
 def test_eval_text_each_arch(capsys):
     for arch in ("mobilevit", "swin"):
         code, out, _ = run(capsys, "eval", "--arch", arch, "--backend", "brevitas", "--limit", "10")

@@ -65,11 +65,13 @@ def test_training_smoke_is_bit_exact(arch, data, tmp_path):
     assert np.count_nonzero((golden.run(m, data.x_test[:64]) != b).any(1)) == 0
 
 
-def test_qonnx_export_loads_and_cleans(tmp_path):
+@pytest.mark.parametrize("arch", [a if a == "vit" else pytest.param(a, marks=pytest.mark.slow) for a in ARCHS])
+def test_qonnx_export_loads_and_cleans(arch, tmp_path):
+    """Brevitas QONNX export + qonnx cleanup (vit by default; the larger graphs take minutes: slow)."""
     from qonnx.core.modelwrapper import ModelWrapper
 
-    _, qmodel, _ = load_checkpoint(ModelPaths.resolve("vit", None).checkpoint, quant=True)
-    path = export_qonnx(qmodel, tmp_path / "vit.onnx")
+    _, qmodel, _ = load_checkpoint(ModelPaths.resolve(arch, None).checkpoint, quant=True)
+    path = export_qonnx(qmodel, tmp_path / f"{arch}.onnx")
     m = ModelWrapper(str(path))
     ops = {n.op_type for n in m.graph.node}
     assert "Quant" in ops and "MatMul" in ops and len(m.graph.input) == 1

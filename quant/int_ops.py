@@ -60,7 +60,7 @@ def softmax(z: torch.Tensor, z_scale, mask: torch.Tensor | None = None) -> torch
         t = torch.floor(d * (z_scale * 2.0**e_frac))
         t = torch.clamp(t, min=-float(spec.SOFTMAX_MIN_SHIFT << e_frac))
         q = torch.floor(t * 2.0**-e_frac)
-        e = torch.floor(lut[(t - q * 2.0**e_frac).long()] * torch.exp2(q))
+        e = torch.floor(lut[(t - q * 2.0**e_frac).long()] * torch.pow(2.0, q))  # exp2 has no ONNX export
         if mask is not None:
             e = e.masked_fill(~mask, 0.0)
         inv = floor_div(torch.full_like(e[..., :1], 2.0**spec.SOFTMAX_RECIP_BITS), e.sum(-1, keepdim=True))
