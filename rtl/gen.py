@@ -55,3 +55,29 @@ def linear_params(m: IntModel, op: Op, lanes: int, out_dir: Path) -> dict:
             "W_BITS": wbits, "ACC_BITS": spec.ACC_BITS, "OUT_BITS": op.out.bits, "SHIFT": shift,
             "OUT_MIN": op.out.min, "OUT_MAX": op.out.max,
             "WEIGHT_FILE": f'"{wfile.resolve()}"', "BIAS_FILE": f'"{bfile.resolve()}"'}
+
+
+def gelu_params(m: IntModel, op: Op, out_dir: Path) -> dict:
+    """Parameters and table ROM of rtl/gelu.v."""
+    fin = m.formats()[op.inputs[0]]
+    out_dir.mkdir(parents=True, exist_ok=True)
+    table = out_dir / f"{op.name.replace('.', '_')}.table.hex"
+    table.write_text("\n".join(hex_words(m.array(op, "lut"), fin.bits)) + "\n")
+    return {"N": _width(m, op), "BITS": fin.bits, "IN_MIN": fin.min, "TABLE_FILE": f'"{table.resolve()}"'}
+
+
+def residual_add_params(m: IntModel, op: Op) -> dict:
+    """Parameters of rtl/residual_add.v (two streamed operands)."""
+    fa, fb = (m.formats()[t] for t in op.inputs)
+    f = max(fa.frac, fb.frac)
+    if f < op.out.frac:
+        raise ValueError(f"{op.name}: output grid finer than the inputs'")
+    return {"N": _width(m, op), "BITS": fa.bits, "OUT_BITS": op.out.bits, "A_SHIFT": f - fa.frac,
+            "B_SHIFT": f - fb.frac, "SHIFT": f - op.out.frac, "OUT_MIN": op.out.min, "OUT_MAX": op.out.max}
+
+
+def _width(m: IntModel, op: Op) -> int:
+    """Elements per token of the op's output."""
+    from ..quant import golden
+
+    return golden.run(m, np.zeros((1, *m.input_shape), np.uint8), keep=True)[op.name].shape[-1]

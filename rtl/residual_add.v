@@ -1,0 +1,71 @@
+// residual_add kernel: two token streams joined beat by beat, a + b on the finer grid, rounded half to
+// even onto the output grid and saturated (golden_kernels.residual_add). One token per cycle.
+`default_nettype none
+
+module residual_add #(
+    parameter integer N = 8,           // elements per token (beat)
+    parameter integer BITS = 8,        // input width (signed)
+    parameter integer OUT_BITS = 8,    // output width
+    parameter integer A_SHIFT = 0,     // left shift of a onto the common grid (max frac - a frac)
+    parameter integer B_SHIFT = 0,     // left shift of b onto the common grid
+    parameter integer SHIFT = 0,       // right shift from the common grid to the output grid (>= 0)
+    parameter integer OUT_MIN = -128,  // saturation bounds of the output format
+    parameter integer OUT_MAX = 127
+) (
+    input  wire                  clk,
+    input  wire                  rst,
+    input  wire [N*BITS-1:0]     s_axis_a_tdata,
+    input  wire                  s_axis_a_tvalid,
+    output wire                  s_axis_a_tready,
+    input  wire                  s_axis_a_tlast,
+    input  wire [N*BITS-1:0]     s_axis_b_tdata,
+    input  wire                  s_axis_b_tvalid,
+    output wire                  s_axis_b_tready,
+    output reg  [N*OUT_BITS-1:0] m_axis_tdata,
+    output reg                   m_axis_tvalid,
+    input  wire                  m_axis_tready,
+    output reg                   m_axis_tlast
+);
+    localparam integer W = BITS + 18;  // headroom for the alignment shifts
+
+    wire take = s_axis_a_tvalid && s_axis_b_tvalid && (!m_axis_tvalid || m_axis_tready);
+    assign s_axis_a_tready = take;
+    assign s_axis_b_tready = take;
+
+    function automatic [OUT_BITS-1:0] requant(input signed [W-1:0] v);
+        reg signed [W-1:0] q, y;
+        reg [W-1:0] r;
+        begin
+            if (SHIFT == 0) begin
+                y = v;
+            end else begin
+                q = v >>> SHIFT;
+                r = v - (q <<< SHIFT);
+                y = (r > (1 << (SHIFT - 1)) || (r == (1 << (SHIFT - 1)) && q[0])) ? q + 1 : q;
+            end
+            if (y < OUT_MIN) requant = OUT_MIN[OUT_BITS-1:0];
+            else if (y > OUT_MAX) requant = OUT_MAX[OUT_BITS-1:0];
+            else requant = y[OUT_BITS-1:0];
+        end
+    endfunction
+
+    integer i;
+    always @(posedge clk) begin
+        if (rst) begin
+            m_axis_tvalid <= 1'b0;
+            m_axis_tlast <= 1'b0;
+        end else begin
+            if (m_axis_tvalid && m_axis_tready) m_axis_tvalid <= 1'b0;
+            if (take) begin
+                m_axis_tvalid <= 1'b1;
+                m_axis_tlast <= s_axis_a_tlast;
+                for (i = 0; i < N; i = i + 1)
+                    m_axis_tdata[i*OUT_BITS +: OUT_BITS] <= requant(
+                        ($signed(s_axis_a_tdata[i*BITS +: BITS]) <<< A_SHIFT) +
+                        ($signed(s_axis_b_tdata[i*BITS +: BITS]) <<< B_SHIFT));
+            end
+        end
+    end
+endmodule
+
+`default_nettype wire
