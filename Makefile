@@ -5,7 +5,7 @@ PY     := $(VENV)/bin/python
 VITFLOW := $(VENV)/bin/vitflow
 PYTEST_ARGS ?=
 
-.PHONY: install demo test test-slow train lint clean hls
+.PHONY: install demo test test-slow train lint clean hls sim
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -41,3 +41,7 @@ clean:
 # hls4ml projects per kernel and per model under build/hls/, C-sim checked against golden -> build/hls/report.json
 hls: install
 	$(VITFLOW) hls --arch all
+
+# RTL kernel testbenches (cocotb + Verilator) vs golden, Yosys xc7 resources -> build/sim/{report,resources}.json
+sim: install
+	$(VITFLOW) sim

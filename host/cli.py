@@ -209,6 +209,18 @@ def cmd_hls(args) -> int:
     return 1 if bad else 0
 
 
+def cmd_sim(args) -> int:
+    """RTL kernel testbenches (cocotb + Verilator) and Yosys resources: build/sim/report.json, resources.json."""
+    from ..quant.model_file import IntModel
+    from ..rtl.report import run
+
+    models = {a: IntModel.load(ModelPaths.resolve(a, None).model_file) for a in ARCHS}
+    report = run(models, Path(args.build_dir), synth=not args.no_synth)
+    bad = report["testbench_exit_code"] != 0 or any(k["mismatches"] for k in report["kernels"])
+    print(f"wrote {Path(args.build_dir) / 'report.json'}")
+    return 1 if bad else 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = Parser(prog="vitflow", description="Tiny ViTs from PyTorch to bit-exact integer hardware.")
     sub = p.add_subparsers(dest="cmd", required=True, parser_class=Parser)
@@ -252,6 +264,11 @@ def build_parser() -> argparse.ArgumentParser:
     h.add_argument("--random", type=int, default=1000, help="random vectors per kernel (plus edge vectors)")
     h.add_argument("--build-dir", default="build/hls")
     h.set_defaults(func=cmd_hls)
+
+    r = sub.add_parser("sim", help="RTL testbenches vs golden + Yosys resources (make sim)")
+    r.add_argument("--build-dir", default="build/sim")
+    r.add_argument("--no-synth", action="store_true", help="skip Yosys")
+    r.set_defaults(func=cmd_sim)
 
     d = sub.add_parser("demo", help="the shipped models on the digits test split")
     d.set_defaults(func=cmd_demo)

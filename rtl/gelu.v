@@ -19,12 +19,8 @@ module gelu #(
     input  wire              m_axis_tready,
     output reg               m_axis_tlast
 );
-    reg [BITS-1:0] table_rom [0:(1<<BITS)-1];
-    initial $readmemh(TABLE_FILE, table_rom);
-
     assign s_axis_tready = !m_axis_tvalid || m_axis_tready;
 
-    integer i;
     always @(posedge clk) begin
         if (rst) begin
             m_axis_tvalid <= 1'b0;
@@ -32,10 +28,19 @@ module gelu #(
         end else if (s_axis_tready) begin
             m_axis_tvalid <= s_axis_tvalid;
             m_axis_tlast <= s_axis_tlast;
-            for (i = 0; i < N; i = i + 1)  // code - IN_MIN, modulo 2**BITS
-                m_axis_tdata[i*BITS +: BITS] <= table_rom[s_axis_tdata[i*BITS +: BITS] - IN_MIN[BITS-1:0]];
         end
     end
+
+    // one single-read-port table per element (a shared many-port memory is what synthesis maps worst)
+    genvar g;
+    generate
+        for (g = 0; g < N; g = g + 1) begin : element
+            reg [BITS-1:0] table_rom [0:(1<<BITS)-1];
+            initial $readmemh(TABLE_FILE, table_rom);
+            always @(posedge clk)  // index = code - IN_MIN, modulo 2**BITS
+                if (s_axis_tready) m_axis_tdata[g*BITS +: BITS] <= table_rom[s_axis_tdata[g*BITS +: BITS] - IN_MIN[BITS-1:0]];
+        end
+    endgenerate
 endmodule
 
 `default_nettype wire

@@ -5,6 +5,7 @@ Nothing numeric is typed into the RTL: widths, shifts, saturation bounds and mem
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -81,3 +82,26 @@ def _width(m: IntModel, op: Op) -> int:
     from ..quant import golden
 
     return golden.run(m, np.zeros((1, *m.input_shape), np.uint8), keep=True)[op.name].shape[-1]
+
+
+@dataclass(frozen=True)
+class KernelCase:
+    """One RTL kernel instance checked by rtl_tests and measured by `vitflow sim`: a layer of a shipped model."""
+
+    module: str
+    arch: str
+    layer: str
+    lanes: int = 0  # linear only: parallel MAC lanes
+
+    def params(self, m: IntModel, rom_dir: Path) -> dict:
+        op = next(o for o in m.ops if o.name == self.layer)
+        if self.module == "linear":
+            return linear_params(m, op, self.lanes, rom_dir)
+        if self.module == "gelu":
+            return gelu_params(m, op, rom_dir)
+        return residual_add_params(m, op)
+
+
+CASES = {c.module: c for c in (KernelCase("linear", "vit", "blocks.0.mlp.fc1", lanes=16),
+                               KernelCase("gelu", "vit", "blocks.0.mlp.gelu"),
+                               KernelCase("residual_add", "vit", "blocks.0.add1"))}

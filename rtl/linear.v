@@ -55,30 +55,17 @@ module linear #(
     wire [IN_BITS-1:0] x_raw = x[idx*IN_BITS +: IN_BITS];
     wire signed [IN_BITS:0] x_elem = IN_SIGNED ? {x_raw[IN_BITS-1], x_raw} : {1'b0, x_raw};
 
-    function automatic signed [ACC_BITS-1:0] round_half_even(input signed [ACC_BITS-1:0] v);
-        reg signed [ACC_BITS-1:0] q;
-        reg [ACC_BITS-1:0] r;
-        begin
-            if (SHIFT == 0) begin
-                round_half_even = v;
-            end else begin
-                q = v >>> SHIFT;
-                r = v - (q <<< SHIFT);
-                if (r > (1 << (SHIFT - 1)) || (r == (1 << (SHIFT - 1)) && q[0]))
-                    round_half_even = q + 1;
-                else
-                    round_half_even = q;
-            end
+    // next accumulator values and their requantized outputs, per lane
+    wire [LANES*ACC_BITS-1:0] acc_next;
+    wire [LANES*OUT_BITS-1:0] lane_out;
+    genvar g;
+    generate
+        for (g = 0; g < LANES; g = g + 1) begin : lane
+            assign acc_next[g*ACC_BITS +: ACC_BITS] = acc[g] + x_elem * $signed(w_word[g*W_BITS +: W_BITS]);
+            requant #(.IN_BITS(ACC_BITS), .OUT_BITS(OUT_BITS), .SHIFT(SHIFT), .OUT_MIN(OUT_MIN), .OUT_MAX(OUT_MAX))
+                rq (.x(acc_next[g*ACC_BITS +: ACC_BITS]), .y(lane_out[g*OUT_BITS +: OUT_BITS]));
         end
-    endfunction
-
-    function automatic [OUT_BITS-1:0] saturate(input signed [ACC_BITS-1:0] v);
-        begin
-            if (v < OUT_MIN) saturate = OUT_MIN[OUT_BITS-1:0];
-            else if (v > OUT_MAX) saturate = OUT_MAX[OUT_BITS-1:0];
-            else saturate = v[OUT_BITS-1:0];
-        end
-    endfunction
+    endgenerate
 
     integer l;
     always @(posedge clk) begin
@@ -104,12 +91,11 @@ module linear #(
                 for (l = 0; l < LANES; l = l + 1) acc[l] <= $signed(bias_rom[l]);
             end else if (busy) begin
                 for (l = 0; l < LANES; l = l + 1)
-                    acc[l] <= acc[l] + x_elem * $signed(w_word[l*W_BITS +: W_BITS]);
+                    acc[l] <= $signed(acc_next[l*ACC_BITS +: ACC_BITS]);
                 if (idx == N_IN - 1) begin
                     // group done: requantize its LANES outputs, start the next group
                     for (l = 0; l < LANES; l = l + 1) begin
-                        m_axis_tdata[(group*LANES + l)*OUT_BITS +: OUT_BITS] <=
-                            saturate(round_half_even(acc[l] + x_elem * $signed(w_word[l*W_BITS +: W_BITS])));
+                        m_axis_tdata[(group*LANES + l)*OUT_BITS +: OUT_BITS] <= lane_out[l*OUT_BITS +: OUT_BITS];
                         if (group != GROUPS - 1) acc[l] <= $signed(bias_rom[(group + 1)*LANES + l]);
                     end
                     idx <= 0;

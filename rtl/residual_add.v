@@ -32,24 +32,18 @@ module residual_add #(
     assign s_axis_a_tready = take;
     assign s_axis_b_tready = take;
 
-    function automatic [OUT_BITS-1:0] requant(input signed [W-1:0] v);
-        reg signed [W-1:0] q, y;
-        reg [W-1:0] r;
-        begin
-            if (SHIFT == 0) begin
-                y = v;
-            end else begin
-                q = v >>> SHIFT;
-                r = v - (q <<< SHIFT);
-                y = (r > (1 << (SHIFT - 1)) || (r == (1 << (SHIFT - 1)) && q[0])) ? q + 1 : q;
-            end
-            if (y < OUT_MIN) requant = OUT_MIN[OUT_BITS-1:0];
-            else if (y > OUT_MAX) requant = OUT_MAX[OUT_BITS-1:0];
-            else requant = y[OUT_BITS-1:0];
+    // per element: both operands on the common grid, summed, requantized
+    wire [N*OUT_BITS-1:0] sum_out;
+    genvar g;
+    generate
+        for (g = 0; g < N; g = g + 1) begin : element
+            wire signed [W-1:0] sum = ($signed(s_axis_a_tdata[g*BITS +: BITS]) <<< A_SHIFT) +
+                                      ($signed(s_axis_b_tdata[g*BITS +: BITS]) <<< B_SHIFT);
+            requant #(.IN_BITS(W), .OUT_BITS(OUT_BITS), .SHIFT(SHIFT), .OUT_MIN(OUT_MIN), .OUT_MAX(OUT_MAX))
+                rq (.x(sum), .y(sum_out[g*OUT_BITS +: OUT_BITS]));
         end
-    endfunction
+    endgenerate
 
-    integer i;
     always @(posedge clk) begin
         if (rst) begin
             m_axis_tvalid <= 1'b0;
@@ -59,10 +53,7 @@ module residual_add #(
             if (take) begin
                 m_axis_tvalid <= 1'b1;
                 m_axis_tlast <= s_axis_a_tlast;
-                for (i = 0; i < N; i = i + 1)
-                    m_axis_tdata[i*OUT_BITS +: OUT_BITS] <= requant(
-                        ($signed(s_axis_a_tdata[i*BITS +: BITS]) <<< A_SHIFT) +
-                        ($signed(s_axis_b_tdata[i*BITS +: BITS]) <<< B_SHIFT));
+                m_axis_tdata <= sum_out;
             end
         end
     end

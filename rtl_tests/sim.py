@@ -31,9 +31,23 @@ def run(module: str, test_module: str, parameters: dict, extra_env: dict | None 
     key = hashlib.sha256(json.dumps(parameters, sort_keys=True).encode()).hexdigest()[:12]
     build_dir = SIM_BUILD / module / key
     runner = get_runner("verilator")
-    runner.build(sources=[RTL / f"{module}.v"], hdl_toplevel=module, parameters=parameters, build_dir=build_dir,
+    runner.build(sources=sorted(RTL.glob("*.v")), hdl_toplevel=module, parameters=parameters, build_dir=build_dir,
                  always=False, build_args=["-Wno-WIDTHEXPAND", "-Wno-WIDTHTRUNC"])
     test_dir = Path(__file__).resolve().parent / module
     env = {"PYTHONPATH": os.pathsep.join([str(test_dir), os.environ.get("PYTHONPATH", "")]), **(extra_env or {})}
     runner.test(hdl_toplevel=module, test_module=test_module, build_dir=build_dir, test_dir=test_dir, extra_env=env)
     return build_dir
+
+
+def run_case(module: str, rom_dir: Path, images: int = 20) -> Path:
+    """Build and run the testbench of rtl.gen.CASES[module] on `images` random images (plus edge images)."""
+    from vitflow.host.backends import ModelPaths
+    from vitflow.quant.model_file import IntModel
+    from vitflow.rtl.gen import CASES
+
+    case = CASES[module]
+    m = IntModel.load(ModelPaths.resolve(case.arch, None).model_file)
+    env = {"IMAGES": str(images)}
+    if os.environ.get("VITFLOW_SIM_RESULTS"):
+        env["VITFLOW_SIM_RESULTS"] = os.environ["VITFLOW_SIM_RESULTS"]
+    return run(module, f"test_{module}", case.params(m, Path(rom_dir)), env)

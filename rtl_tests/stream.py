@@ -70,9 +70,34 @@ async def check_images(dut, m: IntModel, op, images, prefixes: list[str], pause:
         mismatches += int((got != ref).any(-1).sum())
         tokens += len(ref)
     cycles = (cocotb.utils.get_sim_time(unit="ns") - start) / CLOCK_NS
+    # throughput without pauses: the same images again, back to back
+    for s in [*sources, sink]:
+        s.clear_pause_generator()
+        s.pause = False  # clearing the generator keeps its last value
+    start = cocotb.utils.get_sim_time(unit="ns")
+    for per_input in images:
+        for src, t, x in zip(sources, dict.fromkeys(op.inputs), per_input):
+            await src.send(AxiStreamFrame(x.astype(fmts[t].dtype).tobytes()))
+    await sink.recv()
+    first = (cocotb.utils.get_sim_time(unit="ns") - start) / CLOCK_NS
+    for _ in images[1:]:
+        await sink.recv()
+    free = (cocotb.utils.get_sim_time(unit="ns") - start) / CLOCK_NS
     result = {"kernel": op.op, "layer": op.name, "images": len(images), "tokens": tokens,
-              "mismatches": mismatches, "cycles": int(cycles), "pause": pause}
+              "mismatches": mismatches, "cycles_with_pauses": int(cycles), "pause": pause,
+              "first_image_cycles": int(first), "cycles_per_image": round(free / len(images), 1),
+              "cycles_per_token": round(free / tokens, 2)}
     dut._log.info(json.dumps(result))
-    if os.environ.get("VITFLOW_SIM_RESULT"):
-        Path(os.environ["VITFLOW_SIM_RESULT"]).write_text(json.dumps(result))
+    if os.environ.get("VITFLOW_SIM_RESULTS"):  # collected by `vitflow sim`
+        Path(os.environ["VITFLOW_SIM_RESULTS"], f"{op.op}.json").write_text(json.dumps(result))
     return result
+
+
+async def check_case(dut, module: str, prefixes: list[str], tokens: int = 16) -> None:
+    """The shared kernel test: the layer of rtl.gen.CASES[module], IMAGES random images plus edge images."""
+    from vitflow.rtl.gen import CASES
+
+    case = CASES[module]
+    m, op = model_op(case.arch, case.layer)
+    r = await check_images(dut, m, op, make_images(m, op, int(os.environ.get("IMAGES", "20")), tokens), prefixes)
+    assert r["mismatches"] == 0
