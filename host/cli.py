@@ -193,6 +193,8 @@ def cmd_hls(args) -> int:
     from ..model.datasets import digits
     from ..quant.model_file import IntModel
 
+    if args.arch == "all" and args.model:
+        raise UserError("--model names one model: give its --arch instead of all")
     archs = ARCHS if args.arch == "all" else (args.arch,)
     models = {a: IntModel.load(ModelPaths.resolve(a, args.model).model_file) for a in archs}
     data = digits()

@@ -26,7 +26,7 @@ module residual_add #(
     input  wire                  m_axis_tready,
     output reg                   m_axis_tlast
 );
-    localparam integer W = BITS + 18;  // headroom for the alignment shifts
+    localparam integer W = BITS + (A_SHIFT > B_SHIFT ? A_SHIFT : B_SHIFT) + 1;  // aligned sum, no overflow
 
     wire take = s_axis_a_tvalid && s_axis_b_tvalid && (!m_axis_tvalid || m_axis_tready);
     assign s_axis_a_tready = take;
