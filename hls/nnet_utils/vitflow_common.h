@@ -34,6 +34,20 @@ inline i64 round_shift(i64 x, int s) {
 
 inline i64 saturate(i64 x, i64 lo, i64 hi) { return x < lo ? lo : (x > hi ? hi : x); }
 
+// Row permutations of a [ROWS, D] matrix, the data movement of window_partition/reverse and unfold/fold:
+// gather: res row r = data row Map::source(r); scatter: res row Map::source(r) = data row r.
+template <class input_t, class result_t, unsigned ROWS, unsigned D, class Map>
+void gather_rows(input_t data[ROWS * D], result_t res[ROWS * D]) {
+    for (unsigned r = 0; r < ROWS; r++)
+        for (unsigned d = 0; d < D; d++) res[r * D + d] = data[Map::source(r) * D + d];
+}
+
+template <class input_t, class result_t, unsigned ROWS, unsigned D, class Map>
+void scatter_rows(input_t data[ROWS * D], result_t res[ROWS * D]) {
+    for (unsigned r = 0; r < ROWS; r++)
+        for (unsigned d = 0; d < D; d++) res[Map::source(r) * D + d] = data[r * D + d];
+}
+
 } // namespace vitflow
 
 #endif

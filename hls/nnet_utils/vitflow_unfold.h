@@ -13,31 +13,25 @@ struct unfold_config {
 };
 typedef unfold_config fold_config;
 
-// Map index (channels-last) of token element (sequence s, patch n, channel c).
-template <typename CONFIG_T> inline unsigned unfold_source(unsigned s, unsigned n, unsigned c) {
-    const unsigned p = CONFIG_T::patch, gw = CONFIG_T::width / p;
-    unsigned y = (n / gw) * p + s / p, x = (n % gw) * p + s % p;
-    return (y * CONFIG_T::width + x) * CONFIG_T::channels + c;
-}
+// Map pixel (channels-last row) of token row r (sequence r / N, patch r % N).
+template <typename CONFIG_T> struct unfold_map {
+    static unsigned source(unsigned r) {
+        const unsigned p = CONFIG_T::patch, gw = CONFIG_T::width / p;
+        const unsigned n_patches = CONFIG_T::height * CONFIG_T::width / (p * p), s = r / n_patches, n = r % n_patches;
+        return ((n / gw) * p + s / p) * CONFIG_T::width + (n % gw) * p + s % p;
+    }
+};
 
 template <class input_t, class result_t, typename CONFIG_T>
 void unfold(input_t data[CONFIG_T::height * CONFIG_T::width * CONFIG_T::channels],
             result_t res[CONFIG_T::height * CONFIG_T::width * CONFIG_T::channels]) {
-    const unsigned P = CONFIG_T::patch * CONFIG_T::patch, N = CONFIG_T::height * CONFIG_T::width / P;
-    for (unsigned s = 0; s < P; s++)
-        for (unsigned n = 0; n < N; n++)
-            for (unsigned c = 0; c < CONFIG_T::channels; c++)
-                res[(s * N + n) * CONFIG_T::channels + c] = data[unfold_source<CONFIG_T>(s, n, c)];
+    gather_rows<input_t, result_t, CONFIG_T::height * CONFIG_T::width, CONFIG_T::channels, unfold_map<CONFIG_T> >(data, res);
 }
 
 template <class input_t, class result_t, typename CONFIG_T>
 void fold(input_t data[CONFIG_T::height * CONFIG_T::width * CONFIG_T::channels],
           result_t res[CONFIG_T::height * CONFIG_T::width * CONFIG_T::channels]) {
-    const unsigned P = CONFIG_T::patch * CONFIG_T::patch, N = CONFIG_T::height * CONFIG_T::width / P;
-    for (unsigned s = 0; s < P; s++)
-        for (unsigned n = 0; n < N; n++)
-            for (unsigned c = 0; c < CONFIG_T::channels; c++)
-                res[unfold_source<CONFIG_T>(s, n, c)] = data[(s * N + n) * CONFIG_T::channels + c];
+    scatter_rows<input_t, result_t, CONFIG_T::height * CONFIG_T::width, CONFIG_T::channels, unfold_map<CONFIG_T> >(data, res);
 }
 
 } // namespace vitflow

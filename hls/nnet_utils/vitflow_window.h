@@ -13,32 +13,27 @@ struct window_partition_config {
 };
 typedef window_partition_config window_reverse_config;
 
-// Token index in the grid of element (window wi, position pi) after the roll by -shift.
-template <typename CONFIG_T> inline unsigned window_source(unsigned wi, unsigned pi) {
-    const unsigned g = CONFIG_T::grid / CONFIG_T::window;
-    unsigned r = ((wi / g) * CONFIG_T::window + pi / CONFIG_T::window + CONFIG_T::shift) % CONFIG_T::grid;
-    unsigned c = ((wi % g) * CONFIG_T::window + pi % CONFIG_T::window + CONFIG_T::shift) % CONFIG_T::grid;
-    return r * CONFIG_T::grid + c;
-}
+// Grid token of window row r (window r / n, position r % n), after the roll by -shift.
+template <typename CONFIG_T> struct window_map {
+    static unsigned source(unsigned r) {
+        const unsigned n = CONFIG_T::window * CONFIG_T::window, g = CONFIG_T::grid / CONFIG_T::window;
+        const unsigned wi = r / n, pi = r % n;
+        unsigned y = ((wi / g) * CONFIG_T::window + pi / CONFIG_T::window + CONFIG_T::shift) % CONFIG_T::grid;
+        unsigned x = ((wi % g) * CONFIG_T::window + pi % CONFIG_T::window + CONFIG_T::shift) % CONFIG_T::grid;
+        return y * CONFIG_T::grid + x;
+    }
+};
 
 template <class input_t, class result_t, typename CONFIG_T>
 void window_partition(input_t data[CONFIG_T::grid * CONFIG_T::grid * CONFIG_T::dim],
                       result_t res[CONFIG_T::grid * CONFIG_T::grid * CONFIG_T::dim]) {
-    const unsigned n = CONFIG_T::window * CONFIG_T::window, nw = CONFIG_T::grid * CONFIG_T::grid / n;
-    for (unsigned wi = 0; wi < nw; wi++)
-        for (unsigned pi = 0; pi < n; pi++)
-            for (unsigned d = 0; d < CONFIG_T::dim; d++)
-                res[(wi * n + pi) * CONFIG_T::dim + d] = data[window_source<CONFIG_T>(wi, pi) * CONFIG_T::dim + d];
+    gather_rows<input_t, result_t, CONFIG_T::grid * CONFIG_T::grid, CONFIG_T::dim, window_map<CONFIG_T> >(data, res);
 }
 
 template <class input_t, class result_t, typename CONFIG_T>
 void window_reverse(input_t data[CONFIG_T::grid * CONFIG_T::grid * CONFIG_T::dim],
                     result_t res[CONFIG_T::grid * CONFIG_T::grid * CONFIG_T::dim]) {
-    const unsigned n = CONFIG_T::window * CONFIG_T::window, nw = CONFIG_T::grid * CONFIG_T::grid / n;
-    for (unsigned wi = 0; wi < nw; wi++)
-        for (unsigned pi = 0; pi < n; pi++)
-            for (unsigned d = 0; d < CONFIG_T::dim; d++)
-                res[window_source<CONFIG_T>(wi, pi) * CONFIG_T::dim + d] = data[(wi * n + pi) * CONFIG_T::dim + d];
+    scatter_rows<input_t, result_t, CONFIG_T::grid * CONFIG_T::grid, CONFIG_T::dim, window_map<CONFIG_T> >(data, res);
 }
 
 } // namespace vitflow
