@@ -12,6 +12,7 @@ import numpy as np
 
 from ..model.config import ARCHS
 from ..model.datasets import DATASETS
+from ..quant.spec import WEIGHT_BITS_CHOICES
 from .backends import BACKENDS, ModelPaths, UserError, open_backend
 
 EXIT_USAGE = 2
@@ -188,7 +189,7 @@ def cmd_demo(args) -> int:
 
 def cmd_hls(args) -> int:
     """hls4ml projects per kernel and per model, C-sim checked against golden; build/hls/report.json."""
-    from ..hls.check import run
+    from ..hls.check import N_RANDOM, run
     from ..hls.graph import HLSConversionError
     from ..model.datasets import digits
     from ..quant.model_file import IntModel
@@ -201,7 +202,7 @@ def cmd_hls(args) -> int:
     n = len(data.x_test) if args.limit is None else min(args.limit, len(data.x_test))
     print(f"{'arch':<10} {'kernel':<17} {'layer / project':<28} {'n':>6} {'mismatches':>10} {'time':>8}")
     try:
-        report = run(models, data.x_test[:n], data.y_test[:n], Path(args.build_dir), args.random)
+        report = run(models, data.x_test[:n], data.y_test[:n], Path(args.build_dir), args.random or N_RANDOM)
     except HLSConversionError as e:
         raise UserError(str(e)) from None
     for arch, syn in report["synthesis"].items():
@@ -231,7 +232,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_model_args(t)
     t.add_argument("--float-epochs", type=int)
     t.add_argument("--qat-epochs", type=int)
-    t.add_argument("--weight-bits", type=int, choices=(8, 4), default=8)
+    t.add_argument("--weight-bits", type=int, choices=WEIGHT_BITS_CHOICES, default=WEIGHT_BITS_CHOICES[0])
     t.add_argument("--seed", type=int)
     t.add_argument("--out", help="output prefix (default build/models/ARCH): writes PREFIX.pt and PREFIX.npz")
     t.add_argument("--qonnx", action="store_true", help="also write PREFIX.onnx (QONNX, cleaned)")
@@ -263,7 +264,7 @@ def build_parser() -> argparse.ArgumentParser:
     h.add_argument("--arch", choices=ARCHS + ("all",), default="vit")
     h.add_argument("--model", help="model file (.npz); default: the shipped model of --arch")
     h.add_argument("--limit", type=int, help="first N test images for the whole-model check")
-    h.add_argument("--random", type=int, default=1000, help="random vectors per kernel (plus edge vectors)")
+    h.add_argument("--random", type=int, help="random vectors per kernel (default 1,000), plus edge vectors")
     h.add_argument("--build-dir", default="build/hls")
     h.set_defaults(func=cmd_hls)
 
