@@ -77,6 +77,22 @@ def residual_add_params(m: IntModel, op: Op) -> dict:
             "B_SHIFT": f - fb.frac, "SHIFT": f - op.out.frac, "OUT_MIN": op.out.min, "OUT_MAX": op.out.max}
 
 
+def pool_params(m: IntModel, op: Op) -> dict:
+    """Parameters of rtl/pool.v (mean over the tokens of an image, one frame per image)."""
+    from ..quant import golden
+
+    if tuple(op.attrs["axes"]) != (1,):
+        raise ValueError(f"{op.name}: rtl/pool.v pools tokens (axis 1)")
+    fin = m.formats()[op.inputs[0]]
+    tokens = golden.run(m, np.zeros((1, *m.input_shape), np.uint8), keep=True)[op.inputs[0]].shape[1]
+    log2n = spec.log2_exact(tokens, "pooled count")
+    shift = fin.frac + log2n - op.out.frac
+    if shift < 0:
+        raise ValueError(f"{op.name}: output grid finer than the sum's (shift {shift})")
+    return {"N": _width(m, op), "BITS": fin.bits, "IN_SIGNED": int(fin.signed), "ACC_BITS": fin.bits + log2n + 1,
+            "OUT_BITS": op.out.bits, "SHIFT": shift, "OUT_MIN": op.out.min, "OUT_MAX": op.out.max}
+
+
 def _width(m: IntModel, op: Op) -> int:
     """Elements per token of the op's output."""
     from ..quant import golden
@@ -99,9 +115,12 @@ class KernelCase:
             return linear_params(m, op, self.lanes, rom_dir)
         if self.module == "gelu":
             return gelu_params(m, op, rom_dir)
+        if self.module == "pool":
+            return pool_params(m, op)
         return residual_add_params(m, op)
 
 
 CASES = {c.module: c for c in (KernelCase("linear", "vit", "blocks.0.mlp.fc1", lanes=16),
                                KernelCase("gelu", "vit", "blocks.0.mlp.gelu"),
-                               KernelCase("residual_add", "vit", "blocks.0.add1"))}
+                               KernelCase("residual_add", "vit", "blocks.0.add1"),
+                               KernelCase("pool", "vit", "pool"))}

@@ -68,7 +68,7 @@ async def check_images(dut, m: IntModel, op, images, prefixes: list[str], pause:
         ref = golden.run_op(m, op, [env[t][None] for t in op.inputs], fmts)[0]
         got = np.frombuffer(bytes(frame.tdata), op.out.dtype).reshape(ref.shape)
         mismatches += int((got != ref).any(-1).sum())
-        tokens += len(ref)
+        tokens += len(per_input[0])  # input tokens
     cycles = (cocotb.utils.get_sim_time(unit="ns") - start) / CLOCK_NS
     # throughput without pauses: the same images again, back to back
     for s in [*sources, sink]:
