@@ -13,7 +13,7 @@ import numpy as np
 from ..quant import golden
 from ..quant.model_file import IntModel, Op, write_atomic
 from .csim import Project, kernel_project, model_project
-from .graph import tensor_shapes, to_golden, windowed
+from .graph import to_golden, windowed
 
 BUILD_DIR = Path("build/hls")
 N_RANDOM = 1000
@@ -31,10 +31,10 @@ def kernel_variants(m: IntModel) -> list[Op]:
     return ops
 
 
-def kernel_vectors(m: IntModel, op: Op, n: int, seed: int = 0) -> list[np.ndarray]:
+def kernel_vectors(m: IntModel, op: Op, shapes: dict, n: int, seed: int = 0) -> list[np.ndarray]:
     """Per input: all-zero, all-max, all-min, random extremes, then n uniform random vectors of its format."""
     rng = np.random.default_rng(seed)
-    fmts, shapes = m.formats(), tensor_shapes(m)
+    fmts = m.formats()
     xs = []
     for t in dict.fromkeys(op.inputs):
         f, shape = fmts[t], shapes[t]
@@ -47,7 +47,7 @@ def kernel_vectors(m: IntModel, op: Op, n: int, seed: int = 0) -> list[np.ndarra
 def check_kernel(m: IntModel, op: Op, build_dir: Path, n: int = N_RANDOM) -> dict:
     t0 = time.perf_counter()
     proj = kernel_project(m, op, build_dir)
-    xs = kernel_vectors(m, op, n)
+    xs = kernel_vectors(m, op, proj.shapes, n)
     env = {t: to_golden(x, windowed(m, t)) for t, x in zip(dict.fromkeys(op.inputs), xs)}
     ref = golden.run_op(m, op, [env[i] for i in op.inputs], m.formats()).reshape(len(xs[0]), -1)
     got = proj.run(xs)

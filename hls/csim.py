@@ -14,9 +14,10 @@ from pathlib import Path
 
 import numpy as np
 
+from ..quant.golden import tensor_shapes
 from ..quant.model_file import IntModel, Op
 from . import kernels
-from .graph import cname, hls_layers, is_map, tensor_shapes
+from .graph import cname, hls_layers, is_map
 
 DEFAULT_PRECISION = "ap_fixed<16,6>"  # only for hls4ml internals that no layer of ours leaves unset
 
@@ -31,7 +32,7 @@ class Project:
         kernels.register()
         self.m, self.ops, self.inputs, self.outdir = m, ops, inputs, Path(outdir)
         self.shapes = tensor_shapes(m)
-        layers, layer_cfg = hls_layers(m, ops, inputs)
+        layers, layer_cfg = hls_layers(m, ops, inputs, self.shapes)
         config = hls4ml.utils.config.create_config(output_dir=str(self.outdir), project_name=name, backend="Vitis",
                                                    io_type="io_parallel")
         config["HLSConfig"] = {"Model": {"Precision": {"default": DEFAULT_PRECISION}, "ReuseFactor": 1,

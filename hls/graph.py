@@ -42,15 +42,6 @@ def hls_shape(m: IntModel, shapes, tensor: str) -> list[int]:
     return shape[1:] + shape[:1] if is_map(m, tensor) else shape
 
 
-def tensor_shapes(m: IntModel) -> dict[str, tuple[int, ...]]:
-    """Per-image shape of every tensor, from a golden run on two blank images. Window- and patch-batched
-    tensors (golden [B*W, n, D]) get W as their leading dimension: (W, n, D); see windowed()."""
-    from ..quant import golden
-
-    env = golden.run(m, np.zeros((2, *m.input_shape), np.uint8), keep=True)
-    return {k: (v.shape[1:] if v.shape[0] == 2 else (v.shape[0] // 2, *v.shape[1:])) for k, v in env.items()}
-
-
 def to_golden(x: np.ndarray, windowed: bool) -> np.ndarray:
     """Images-first [B, *shape] -> the golden model's layout, where windows are folded into the batch."""
     return x.reshape(-1, *x.shape[2:]) if windowed else x
@@ -143,9 +134,9 @@ def _kernel(m: IntModel, op: Op, fmts, shapes):
     raise HLSConversionError(f"layer {op.name}: op '{op.op}' has no HLS kernel")
 
 
-def hls_layers(m: IntModel, ops: list[Op], inputs: list[str]):
+def hls_layers(m: IntModel, ops: list[Op], inputs: list[str], shapes: dict[str, tuple[int, ...]]):
     """hls4ml layer dicts and per-layer precision config for `ops`, fed by Input layers named `inputs`."""
-    fmts, shapes = m.formats(), tensor_shapes(m)
+    fmts = m.formats()
     layers, cfg = [], {}
     for t in inputs:
         layers.append({"class_name": "Input", "name": cname(t), "input_shape": hls_shape(m, shapes, t)})

@@ -57,3 +57,10 @@ def run(m: IntModel, images: np.ndarray, keep: bool = False):
     for op in m.ops:
         env[op.name] = run_op(m, op, [env[i] for i in op.inputs], fmts)
     return env if keep else env[m.output]
+
+
+def tensor_shapes(m: IntModel) -> dict[str, tuple[int, ...]]:
+    """Per-image shape of every tensor, from a golden run on two blank images. Window- and patch-batched
+    tensors (golden [B*W, n, D]) get W as their leading dimension: (W, n, D); see hls.graph.windowed."""
+    env = run(m, np.zeros((2, *m.input_shape), np.uint8), keep=True)
+    return {k: (v.shape[1:] if v.shape[0] == 2 else (v.shape[0] // 2, *v.shape[1:])) for k, v in env.items()}

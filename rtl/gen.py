@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 
 from ..quant import spec
+from ..quant.golden import tensor_shapes
 from ..quant.model_file import IntModel, Op
 
 
@@ -79,12 +80,10 @@ def residual_add_params(m: IntModel, op: Op) -> dict:
 
 def pool_params(m: IntModel, op: Op) -> dict:
     """Parameters of rtl/pool.v (mean over the tokens of an image, one frame per image)."""
-    from ..quant import golden
-
     if tuple(op.attrs["axes"]) != (1,):
         raise ValueError(f"{op.name}: rtl/pool.v pools tokens (axis 1)")
     fin = m.formats()[op.inputs[0]]
-    tokens = golden.run(m, np.zeros((1, *m.input_shape), np.uint8), keep=True)[op.inputs[0]].shape[1]
+    tokens = tensor_shapes(m)[op.inputs[0]][0]
     log2n = spec.log2_exact(tokens, "pooled count")
     shift = fin.frac + log2n - op.out.frac
     if shift < 0:
@@ -95,9 +94,7 @@ def pool_params(m: IntModel, op: Op) -> dict:
 
 def _width(m: IntModel, op: Op) -> int:
     """Elements per token of the op's output."""
-    from ..quant import golden
-
-    return golden.run(m, np.zeros((1, *m.input_shape), np.uint8), keep=True)[op.name].shape[-1]
+    return tensor_shapes(m)[op.name][-1]
 
 
 @dataclass(frozen=True)
