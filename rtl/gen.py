@@ -14,6 +14,8 @@ from ..quant import spec
 from ..quant.golden import tensor_shapes
 from ..quant.model_file import IntModel, Op
 
+BUS_BITS = 32  # AXI-Stream data width of the accelerator's pixel and logit ports (the DMA's)
+
 
 def hex_words(values: np.ndarray, bits: int) -> list[str]:
     """Two's-complement hex words of `bits` bits."""
@@ -34,17 +36,47 @@ def pack_lanes(rows: np.ndarray, bits: int) -> list[str]:
 
 
 def linear_params(m: IntModel, op: Op, lanes: int, out_dir: Path) -> dict:
-    """Parameters and ROM files of rtl/linear.v for one linear op of the model file."""
-    if op.op != "linear" or op.attrs.get("raw"):
-        raise ValueError(f"{op.name}: rtl/linear.v takes a requantized linear layer")
-    w, b = m.array(op, "weight"), m.array(op, "bias")
+    """Parameters and ROM files of rtl/linear.v for one linear op of the model file. A raw linear (the
+    classifier head) passes its accumulator through: 32-bit output, no shift."""
+    if op.op != "linear":
+        raise ValueError(f"{op.name}: not a linear layer")
+    fin = m.formats()[op.inputs[0]]
+    return {**_projection(m, op, m.array(op, "weight"), fin.frac, lanes, out_dir),
+            "IN_BITS": fin.bits, "IN_SIGNED": int(fin.signed)}
+
+
+def patch_embed_params(m: IntModel, op: Op, lanes: int, out_dir: Path, pix_per_beat: int) -> dict:
+    """Parameters and ROM files of rtl/patch_embed.v: the image geometry and its projection."""
+    w = m.array(op, "weight")  # [O, C, P, P]; patch vectors in (c, kh, kw) order, as this reshape
+    c, h, wd = m.input_shape
+    fin = m.formats()[op.inputs[0]]
+    if fin.signed:
+        raise ValueError(f"{op.name}: rtl/patch_embed.v takes unsigned pixels")
+    proj = _projection(m, op, w.reshape(w.shape[0], -1), fin.frac, lanes, out_dir)
+    del proj["N_IN"]  # C*P*P, derived inside
+    return {"C": c, "H": h, "W": wd, "P": w.shape[-1], "PIX_BITS": fin.bits, "PIX_PER_BEAT": pix_per_beat, **proj}
+
+
+def const_stream_params(m: IntModel, op: Op, out_dir: Path) -> dict:
+    """Parameters and ROM of rtl/const_stream.v: the constant operand of a residual_add (position
+    embedding), one token per beat."""
+    const = m.array(op, "const")
+    bits = m.formats()[op.inputs[0]].bits
+    out_dir.mkdir(parents=True, exist_ok=True)
+    rom = out_dir / f"{op.name.replace('.', '_')}.const.hex"
+    rom.write_text("\n".join(pack_lanes(const.reshape(const.shape[0], -1), bits)) + "\n")
+    return {"WIDTH": const[0].size * bits, "TOKENS": const.shape[0], "ROM_FILE": f'"{rom.resolve()}"'}
+
+
+def _projection(m: IntModel, op: Op, w: np.ndarray, in_frac: int, lanes: int, out_dir: Path) -> dict:
+    """Weight/bias ROMs and output parameters of a projection W [n_out, n_in] (rtl/linear.v)."""
+    b = m.array(op, "bias")
     n_out, n_in = w.shape
     if n_out % lanes:
         raise ValueError(f"{op.name}: {n_out} outputs are not a multiple of {lanes} lanes")
-    fin = m.formats()[op.inputs[0]]
     wbits = int(m.config.get("weight_bits", 8))
-    shift = fin.frac + op.attrs["w_frac"] - op.out.frac
-    if shift < 0:
+    shift = in_frac + op.attrs["w_frac"] - op.out.frac
+    if shift < 0 or (op.attrs.get("raw") and (shift, op.out.bits) != (0, spec.ACC_BITS)):
         raise ValueError(f"{op.name}: output grid finer than the accumulator's (shift {shift})")
     out_dir.mkdir(parents=True, exist_ok=True)
     stem = op.name.replace(".", "_")
@@ -52,10 +84,9 @@ def linear_params(m: IntModel, op: Op, lanes: int, out_dir: Path) -> dict:
     # word (group g, input i) holds W[g*lanes + l, i] for l = 0..lanes-1
     rows = w.reshape(n_out // lanes, lanes, n_in).transpose(0, 2, 1).reshape(-1, lanes)
     wfile.write_text("\n".join(pack_lanes(rows, wbits)) + "\n")
-    bfile.write_text("\n".join(hex_words(b, spec.ACC_BITS)) + "\n")
-    return {"N_IN": n_in, "N_OUT": n_out, "LANES": lanes, "IN_BITS": fin.bits, "IN_SIGNED": int(fin.signed),
-            "W_BITS": wbits, "ACC_BITS": spec.ACC_BITS, "OUT_BITS": op.out.bits, "SHIFT": shift,
-            "OUT_MIN": op.out.min, "OUT_MAX": op.out.max,
+    bfile.write_text("\n".join(pack_lanes(b.reshape(n_out // lanes, lanes), spec.ACC_BITS)) + "\n")
+    return {"N_IN": n_in, "N_OUT": n_out, "LANES": lanes, "W_BITS": wbits, "ACC_BITS": spec.ACC_BITS,
+            "OUT_BITS": op.out.bits, "SHIFT": shift, "OUT_MIN": op.out.min, "OUT_MAX": op.out.max,
             "WEIGHT_FILE": f'"{wfile.resolve()}"', "BIAS_FILE": f'"{bfile.resolve()}"'}
 
 
@@ -69,13 +100,14 @@ def gelu_params(m: IntModel, op: Op, out_dir: Path) -> dict:
 
 
 def residual_add_params(m: IntModel, op: Op) -> dict:
-    """Parameters of rtl/residual_add.v (two streamed operands)."""
-    fa, fb = (m.formats()[t] for t in op.inputs)
-    f = max(fa.frac, fb.frac)
+    """Parameters of rtl/residual_add.v: two streamed operands, or a constant (const_stream) as b."""
+    fa = m.formats()[op.inputs[0]]
+    b_frac = m.formats()[op.inputs[1]].frac if len(op.inputs) == 2 else op.attrs["const_frac"]
+    f = max(fa.frac, b_frac)
     if f < op.out.frac:
         raise ValueError(f"{op.name}: output grid finer than the inputs'")
     return {"N": _width(m, op), "BITS": fa.bits, "OUT_BITS": op.out.bits, "A_SHIFT": f - fa.frac,
-            "B_SHIFT": f - fb.frac, "SHIFT": f - op.out.frac, "OUT_MIN": op.out.min, "OUT_MAX": op.out.max}
+            "B_SHIFT": f - b_frac, "SHIFT": f - op.out.frac, "OUT_MIN": op.out.min, "OUT_MAX": op.out.max}
 
 
 def pool_params(m: IntModel, op: Op) -> dict:
@@ -90,6 +122,111 @@ def pool_params(m: IntModel, op: Op) -> dict:
         raise ValueError(f"{op.name}: output grid finer than the sum's (shift {shift})")
     return {"N": _width(m, op), "BITS": fin.bits, "IN_SIGNED": int(fin.signed), "ACC_BITS": fin.bits + log2n + 1,
             "OUT_BITS": op.out.bits, "SHIFT": shift, "OUT_MIN": op.out.min, "OUT_MAX": op.out.max}
+
+
+def layernorm_params(m: IntModel, op: Op) -> dict:
+    """Parameters of rtl/layernorm.v: every width from worst-case bounds over the input format.
+
+    With R = x_max - x_min: |d_i| <= (D-1)*R; sum(d^2) = D^2 * sum((x - mean)^2) <= D * k*(D-k) * R^2 with
+    k = D//2 (extreme inputs); S = D*sum(d^2). Quotient: d_i^2 <= (D-1)/D * sum(d^2) (sum(d) = 0), so
+    |d_i| * (D << F) <= c * sqrt(S) with c = sqrt(D-1) * 2**F, and r >= m0 = isqrt(D^2 * (D-1)) (smallest S
+    that is not 0), hence |d_i| * (D << F) / r < c * (m0+1) / m0.
+    """
+    import math
+
+    fin = m.formats()[op.inputs[0]]
+    dim = _width(m, op)
+    frac = spec.layernorm_out_frac(dim)
+    if op.out.frac != frac or op.out.bits != spec.ACT_BITS or not op.out.signed:
+        raise ValueError(f"{op.name}: output format {op.out} is not LayerNorm's int8 on 2**-{frac}")
+    span = fin.max - fin.min
+    mag_max = (dim - 1) * span
+    sumsq_max = dim * (dim // 2) * (dim - dim // 2) * span * span
+    s_max = dim * sumsq_max
+    root_bits = max(math.isqrt(s_max).bit_length(), 2)
+    num_max = mag_max * (dim << frac)
+    m0 = math.isqrt(dim * dim * (dim - 1))
+    c_up = math.isqrt((dim - 1) << (2 * frac)) + 1
+    quot_bits = (c_up * (m0 + 1) // m0).bit_length()
+    if 2 * root_bits > 64 or num_max.bit_length() > 64:
+        raise ValueError(f"{op.name}: {dim} features overflow rtl/layernorm.v's 64-bit constant products")
+    # squarers (DSPs; squarer 0 also squares sum(x)) and dividers per cycle: the largest divisors of D up to 4 and 2
+    lanes = max(n for n in range(1, 5) if dim % n == 0)
+    div_lanes = max(n for n in range(1, 3) if dim % n == 0)
+    return {"D": dim, "IN_BITS": fin.bits, "IN_SIGNED": int(fin.signed), "F": frac, "OUT_BITS": op.out.bits,
+            "OUT_MIN": op.out.min, "OUT_MAX": op.out.max,
+            "SUM_BITS": max(dim * fin.max, -dim * fin.min - 1).bit_length() + 1,
+            "MAG_BITS": mag_max.bit_length(), "XSQ_BITS": (dim * max(fin.min**2, fin.max**2)).bit_length(),
+            "ROOT_BITS": root_bits,
+            "NUM_BITS": num_max.bit_length(), "QUOT_BITS": quot_bits, "LANES": lanes, "DIV_LANES": div_lanes}
+
+
+def _signed_bits(values: np.ndarray) -> int:
+    """Two's-complement width that holds every value."""
+    lo, hi = int(np.min(values, initial=0)), int(np.max(values, initial=0))
+    return max(hi.bit_length(), (-lo - 1).bit_length()) + 1
+
+
+def attention_params(m: IntModel, op: Op, out_dir: Path) -> dict:
+    """Parameters (and bias/mask ROM files, where the op has them) of rtl/attention.v."""
+    fq, fk, fv = (m.formats()[t] for t in op.inputs)
+    if len({f.bits for f in (fq, fk, fv)}) != 1 or not (fq.signed and fk.signed and fv.signed):
+        raise ValueError(f"{op.name}: rtl/attention.v takes q, k, v of one signed width")
+    shape = tensor_shapes(m)[op.inputs[0]]  # (N, D), or (W, N, D) for window-batched tensors
+    tokens, dim = shape[-2], shape[-1]
+    heads = int(op.attrs["heads"])
+    hd = dim // heads
+    bits = fq.bits
+    s_frac = fq.frac + fk.frac + spec.attention_score_shift(hd)
+    bias, mask = m.array(op, "bias"), m.array(op, "mask")
+    frac, dot_shift, bias_shift, bias_max = s_frac, 0, 0, 0
+    if bias is not None:
+        bias_frac = int(op.attrs.get("bias_frac", 0))
+        frac = max(s_frac, bias_frac)
+        dot_shift, bias_shift = frac - s_frac, frac - bias_frac
+        bias_max = int(np.abs(np.asarray(bias, np.int64)).max(initial=0))
+    min_in = 1 << (bits - 1)  # largest magnitude of a signed `bits` value
+    score_bound = ((hd * min_in * min_in) << dot_shift) + (bias_max << bias_shift)
+    lut = spec.exp2_lut()
+    lut_bits = int(lut.max()).bit_length()
+    min_sum = int(lut[0])  # the maximum score has t = 0; every other e_j <= lut[0]
+    inv_bits = ((1 << spec.SOFTMAX_RECIP_BITS) // min_sum).bit_length()
+    if (1 << spec.SOFTMAX_RECIP_BITS) >> inv_bits >= min_sum:
+        raise ValueError("reciprocal does not fit INV_BITS")
+    out_shift = spec.PROB.frac + fv.frac - op.out.frac
+    if out_shift < 0:
+        raise ValueError(f"{op.name}: output grid finer than the context's (shift {out_shift})")
+    out_dir.mkdir(parents=True, exist_ok=True)
+    stem = op.name.replace(".", "_")
+    lut_file = out_dir / f"{stem}.exp2.hex"
+    lut_file.write_text("\n".join(hex_words(lut, lut_bits)) + "\n")
+    params = {"N": tokens, "D": dim, "HEADS": heads, "BITS": bits,
+              "SCORE_BITS": score_bound.bit_length() + 1, "DOT_SHIFT": dot_shift,
+              "S_SHIFT": frac - spec.SOFTMAX_EXP_IN_FRAC, "EXP_IN_FRAC": spec.SOFTMAX_EXP_IN_FRAC,
+              "MIN_SHIFT": spec.SOFTMAX_MIN_SHIFT, "LUT_BITS": lut_bits,
+              "SUM_BITS": (tokens * int(lut.max())).bit_length(), "RECIP_BITS": spec.SOFTMAX_RECIP_BITS,
+              "INV_BITS": inv_bits, "PROB_BITS": spec.PROB.bits,
+              "PROB_SHIFT": spec.SOFTMAX_RECIP_BITS - spec.PROB.frac, "PROB_MAX": spec.PROB.max,
+              "CTX_BITS": (tokens * spec.PROB.max * min_in).bit_length() + 1,
+              "OUT_BITS": op.out.bits, "OUT_SHIFT": out_shift, "OUT_MIN": op.out.min, "OUT_MAX": op.out.max,
+              "LUT_FILE": f'"{lut_file.resolve()}"'}
+    if bias is not None:
+        bias = np.asarray(bias, np.int64)
+        if bias.shape != (heads, tokens, tokens):
+            raise ValueError(f"{op.name}: bias of shape {bias.shape}, expected {(heads, tokens, tokens)}")
+        bias_file = out_dir / f"{stem}.bias.hex"
+        bias_bits = _signed_bits(bias)
+        bias_file.write_text("\n".join(hex_words(bias, bias_bits)) + "\n")
+        params.update({"HAS_BIAS": 1, "BIAS_BITS": bias_bits, "BIAS_SHIFT": bias_shift,
+                       "BIAS_FILE": f'"{bias_file.resolve()}"'})
+    if mask is not None:
+        mask = np.asarray(mask) != 0
+        if mask.shape[1:] != (tokens, tokens):
+            raise ValueError(f"{op.name}: mask of shape {mask.shape}, expected (W, {tokens}, {tokens})")
+        mask_file = out_dir / f"{stem}.mask.hex"
+        mask_file.write_text("\n".join(hex_words(mask, 1)) + "\n")
+        params.update({"HAS_MASK": 1, "WINDOWS": mask.shape[0], "MASK_FILE": f'"{mask_file.resolve()}"'})
+    return params
 
 
 def _width(m: IntModel, op: Op) -> int:
@@ -110,14 +247,23 @@ class KernelCase:
         op = next(o for o in m.ops if o.name == self.layer)
         if self.module == "linear":
             return linear_params(m, op, self.lanes, rom_dir)
+        if self.module == "patch_embed":
+            return patch_embed_params(m, op, self.lanes, rom_dir, BUS_BITS // spec.PIXEL.bits)
         if self.module == "gelu":
             return gelu_params(m, op, rom_dir)
         if self.module == "pool":
             return pool_params(m, op)
+        if self.module == "layernorm":
+            return layernorm_params(m, op)
+        if self.module == "attention":
+            return attention_params(m, op, rom_dir)
         return residual_add_params(m, op)
 
 
 CASES = {c.module: c for c in (KernelCase("linear", "vit", "blocks.0.mlp.fc1", lanes=16),
+                               KernelCase("patch_embed", "vit", "patch_embed", lanes=8),
                                KernelCase("gelu", "vit", "blocks.0.mlp.gelu"),
                                KernelCase("residual_add", "vit", "blocks.0.add1"),
-                               KernelCase("pool", "vit", "pool"))}
+                               KernelCase("pool", "vit", "pool"),
+                               KernelCase("layernorm", "vit", "blocks.0.ln1"),
+                               KernelCase("attention", "vit", "blocks.0.attn.core"))}

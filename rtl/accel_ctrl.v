@@ -1,0 +1,150 @@
+// accel_ctrl: the AXI-Lite control/status registers of an accelerator top (vit_accel). Register map
+// (byte offsets; host/ and the testbenches read the same map from rtl/gen.py CTRL_REGS):
+//   0x00 CTRL          bit0 RUN: accept pixels; bit1 CLEAR (write 1): zero counters, errors, DONE
+//   0x04 STATUS        bit0 IDLE: no frame in flight; bit1 DONE: a result left since last cleared (W1C)
+//   0x08 ERRORS        bit0 FRAME: a frame had TLAST misplaced and was dropped (sticky, W1C)
+//   0x0C FRAMES_IN     well-formed frames accepted      0x10 FRAMES_OUT  result frames sent
+//   0x14 FRAMES_DROPPED                                  0x18 CYCLES      clock cycles since CLEAR
+//   0x1C BUSY_CYCLES   cycles with a frame in flight     0x20 LATENCY     first pixel to last result
+//                                                                         beat, of the last frame that
+//                                                                         entered an idle accelerator
+//   0x24 IMAGE_BYTES, 0x28 RESULT_WORDS: the model the bitstream was built for (read-only)
+`default_nettype none
+
+module accel_ctrl #(
+    parameter integer IMAGE_BYTES = 64,
+    parameter integer RESULT_WORDS = 10
+) (
+    input  wire        clk,
+    input  wire        rst,
+    // AXI-Lite slave (32-bit data)
+    input  wire [7:0]  s_axil_awaddr,
+    input  wire        s_axil_awvalid,
+    output wire        s_axil_awready,
+    input  wire [31:0] s_axil_wdata,
+    input  wire [3:0]  s_axil_wstrb,
+    input  wire        s_axil_wvalid,
+    output wire        s_axil_wready,
+    output wire [1:0]  s_axil_bresp,
+    output reg         s_axil_bvalid,
+    input  wire        s_axil_bready,
+    input  wire [7:0]  s_axil_araddr,
+    input  wire        s_axil_arvalid,
+    output wire        s_axil_arready,
+    output reg  [31:0] s_axil_rdata,
+    output wire [1:0]  s_axil_rresp,
+    output reg         s_axil_rvalid,
+    input  wire        s_axil_rready,
+    // events from the datapath
+    output reg         run,
+    input  wire        frame_begin,   // first beat of an input frame accepted
+    input  wire        frame_ok,      // a well-formed frame entered
+    input  wire        frame_error,   // a malformed frame was dropped
+    input  wire        result_done    // the last beat of a result left
+);
+    reg [31:0] frames_in, frames_out, frames_dropped, cycles, busy_cycles, latency, lat_start;
+    reg [15:0] in_flight;
+    reg mid_frame, done, err_frame, timing;
+
+    wire idle = in_flight == 0 && !mid_frame;
+
+    // write channel: address and data may come in either order; respond once both are here
+    reg [7:0] awaddr;
+    reg aw_full, w_full;
+    reg [31:0] wdata;
+    assign s_axil_awready = !aw_full;
+    assign s_axil_wready = !w_full;
+    assign s_axil_bresp = 2'b00;
+    assign s_axil_rresp = 2'b00;
+    assign s_axil_arready = !s_axil_rvalid;
+    wire write = aw_full && w_full && !s_axil_bvalid;
+    wire clear = write && awaddr[7:2] == 6'h00 && wdata[1];
+
+    always @(posedge clk) begin
+        if (rst) begin
+            aw_full <= 1'b0;
+            w_full <= 1'b0;
+            s_axil_bvalid <= 1'b0;
+            s_axil_rvalid <= 1'b0;
+            run <= 1'b0;
+        end else begin
+            if (s_axil_awvalid && !aw_full) begin
+                awaddr <= s_axil_awaddr;
+                aw_full <= 1'b1;
+            end
+            if (s_axil_wvalid && !w_full) begin
+                wdata <= s_axil_wdata;
+                w_full <= 1'b1;
+            end
+            if (write) begin
+                aw_full <= 1'b0;
+                w_full <= 1'b0;
+                s_axil_bvalid <= 1'b1;
+                if (awaddr[7:2] == 6'h00) run <= wdata[0];
+            end
+            if (s_axil_bvalid && s_axil_bready) s_axil_bvalid <= 1'b0;
+            if (s_axil_arvalid && !s_axil_rvalid) begin
+                s_axil_rvalid <= 1'b1;
+                case (s_axil_araddr[7:2])
+                    6'h00: s_axil_rdata <= {31'b0, run};
+                    6'h01: s_axil_rdata <= {30'b0, done, idle};
+                    6'h02: s_axil_rdata <= {31'b0, err_frame};
+                    6'h03: s_axil_rdata <= frames_in;
+                    6'h04: s_axil_rdata <= frames_out;
+                    6'h05: s_axil_rdata <= frames_dropped;
+                    6'h06: s_axil_rdata <= cycles;
+                    6'h07: s_axil_rdata <= busy_cycles;
+                    6'h08: s_axil_rdata <= latency;
+                    6'h09: s_axil_rdata <= IMAGE_BYTES;
+                    6'h0a: s_axil_rdata <= RESULT_WORDS;
+                    default: s_axil_rdata <= 32'b0;
+                endcase
+            end
+            if (s_axil_rvalid && s_axil_rready) s_axil_rvalid <= 1'b0;
+        end
+    end
+
+    // counters and flags
+    always @(posedge clk) begin
+        if (rst) begin
+            in_flight <= 0;
+            mid_frame <= 1'b0;
+            timing <= 1'b0;
+        end else begin
+            in_flight <= in_flight + frame_ok - result_done;
+            if (frame_begin) mid_frame <= 1'b1;
+            if (frame_ok || frame_error) mid_frame <= 1'b0;
+            if (frame_begin && idle && !timing) begin
+                timing <= 1'b1;
+                lat_start <= cycles;
+            end
+            if (frame_error && in_flight == 0) timing <= 1'b0;
+            if (result_done && timing) begin
+                timing <= 1'b0;
+                latency <= cycles - lat_start + 1;
+            end
+        end
+        if (rst || clear) begin
+            frames_in <= 0;
+            frames_out <= 0;
+            frames_dropped <= 0;
+            cycles <= 0;
+            busy_cycles <= 0;
+            latency <= 0;
+            done <= 1'b0;
+            err_frame <= 1'b0;
+        end else begin
+            cycles <= cycles + 1;
+            if (!idle) busy_cycles <= busy_cycles + 1;
+            if (frame_ok) frames_in <= frames_in + 1;
+            if (result_done) frames_out <= frames_out + 1;
+            if (frame_error) frames_dropped <= frames_dropped + 1;
+            if (result_done) done <= 1'b1;
+            else if (write && awaddr[7:2] == 6'h01 && wdata[1]) done <= 1'b0;
+            if (frame_error) err_frame <= 1'b1;
+            else if (write && awaddr[7:2] == 6'h02 && wdata[0]) err_frame <= 1'b0;
+        end
+    end
+endmodule
+
+`default_nettype wire

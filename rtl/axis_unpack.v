@@ -1,0 +1,48 @@
+// axis_unpack: a beat of WORDS words becomes WORDS beats of one word (e.g. the logits vector to a 32-bit
+// DMA stream), word 0 first; TLAST on the last word of a beat that carried TLAST.
+`default_nettype none
+
+module axis_unpack #(
+    parameter integer WORD = 32,   // bits per output beat
+    parameter integer WORDS = 4    // words per input beat
+) (
+    input  wire                  clk,
+    input  wire                  rst,
+    input  wire [WORDS*WORD-1:0] s_axis_tdata,
+    input  wire                  s_axis_tvalid,
+    output wire                  s_axis_tready,
+    input  wire                  s_axis_tlast,
+    output wire [WORD-1:0]       m_axis_tdata,
+    output wire                  m_axis_tvalid,
+    input  wire                  m_axis_tready,
+    output wire                  m_axis_tlast
+);
+    reg [WORDS*WORD-1:0] data;
+    reg last, full;
+    reg [$clog2(WORDS+1)-1:0] word;
+    wire final_word = word == WORDS - 1;
+
+    assign s_axis_tready = !full;
+    assign m_axis_tvalid = full;
+    assign m_axis_tdata = data[word*WORD +: WORD];
+    assign m_axis_tlast = last && final_word;
+
+    always @(posedge clk) begin
+        if (rst) begin
+            full <= 1'b0;
+            word <= 0;
+        end else if (!full) begin
+            if (s_axis_tvalid) begin
+                data <= s_axis_tdata;
+                last <= s_axis_tlast;
+                full <= 1'b1;
+                word <= 0;
+            end
+        end else if (m_axis_tready) begin
+            word <= word + 1'b1;
+            if (final_word) full <= 1'b0;
+        end
+    end
+endmodule
+
+`default_nettype wire

@@ -1,0 +1,222 @@
+"""Writes the whole-model top `vit_accel` (Verilog netlist) from a model file: one kernel instance per op of
+the golden model, named after it, joined by AXI-Stream wires; a tensor read by several ops goes through
+axis_broadcast, and the skip operand of a residual connection through an axis_fifo deep enough to wait for
+its other branch (attention holds whole images). Pixels come in on a 32-bit stream, logits leave as 32-bit
+words with TLAST on the last, control/status on AXI-Lite (rtl/accel_ctrl.v).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..quant import spec
+from ..quant.golden import tensor_shapes
+from ..quant.model_file import IntModel, Op
+from . import gen
+from .gen import BUS_BITS
+
+
+# AXI-Lite register byte offsets of rtl/accel_ctrl.v (its header documents the bits); the testbench checks
+# every one against the RTL
+REGISTERS = {"CTRL": 0x00, "STATUS": 0x04, "ERRORS": 0x08, "FRAMES_IN": 0x0C, "FRAMES_OUT": 0x10,
+             "FRAMES_DROPPED": 0x14, "CYCLES": 0x18, "BUSY_CYCLES": 0x1C, "LATENCY": 0x20, "IMAGE_BYTES": 0x24,
+             "RESULT_WORDS": 0x28}
+
+# ports of each kernel's inputs, in the order of op.inputs
+INPUT_PORTS = {"residual_add": ["s_axis_a", "s_axis_b"], "attention": ["s_axis_q", "s_axis_k", "s_axis_v"]}
+NO_TLAST = {("residual_add", "s_axis_b")}  # operands that follow their partner's framing
+
+
+@dataclass
+class Plan:
+    """Parallelism per layer: MAC lanes of each linear (default: the fewest that meet the cycle budget)."""
+
+    cycles_per_image: int = 2000
+    lanes: dict[str, int] = field(default_factory=dict)
+
+    def lanes_for(self, op: Op, n_in: int, n_out: int, tokens: int) -> int:
+        if op.name in self.lanes:
+            return self.lanes[op.name]
+        budget = max(1, self.cycles_per_image // tokens - 4)  # a few cycles of handshake per token
+        return next(lanes for lanes in range(1, n_out + 1) if n_out % lanes == 0 and n_in * n_out // lanes <= budget)
+
+
+def _literal(v) -> str:
+    """A Verilog parameter value: strings as given, negative integers as signed 32-bit hex (exact for -2**31)."""
+    if isinstance(v, str):
+        return v
+    return str(int(v)) if int(v) >= 0 else f"32'sh{int(v) & 0xFFFFFFFF:08x}"
+
+
+def _params(p: dict) -> str:
+    return ", ".join(f".{k}({_literal(v)})" for k, v in p.items())
+
+
+def _wire(name: str) -> str:
+    return name.replace(".", "_")
+
+
+def _bus(port: str, wire: str, tlast: bool = True) -> str:
+    s = f".{port}_tdata({wire}_tdata), .{port}_tvalid({wire}_tvalid), .{port}_tready({wire}_tready)"
+    return s + (f", .{port}_tlast({wire}_tlast)" if tlast else "")
+
+
+def kernel_params(m: IntModel, op: Op, plan: Plan, rom_dir: Path) -> dict:
+    shapes = tensor_shapes(m)
+    if op.op == "patch_embed":
+        c, h, w = m.input_shape
+        ppb = BUS_BITS // spec.PIXEL.bits
+        if (c * h * w) % ppb:
+            raise ValueError(f"image of {c * h * w} pixels is not a whole number of {BUS_BITS}-bit beats")
+        weight = m.array(op, "weight")
+        lanes = plan.lanes_for(op, weight[0].size, weight.shape[0], shapes[op.name][0])
+        return gen.patch_embed_params(m, op, lanes, rom_dir, ppb)
+    if op.op == "linear":
+        n_out, n_in = m.array(op, "weight").shape
+        tokens = shapes[op.name][0] if len(shapes[op.name]) > 1 else 1
+        return gen.linear_params(m, op, plan.lanes_for(op, n_in, n_out, tokens), rom_dir)
+    if op.op == "residual_add":
+        return gen.residual_add_params(m, op)
+    if op.op == "layernorm":
+        return gen.layernorm_params(m, op)
+    if op.op == "attention":
+        return gen.attention_params(m, op, rom_dir)
+    if op.op == "gelu":
+        return gen.gelu_params(m, op, rom_dir)
+    if op.op == "pool":
+        return gen.pool_params(m, op)
+    raise ValueError(f"{op.name}: no RTL kernel for op '{op.op}' yet (the RTL top covers the vit architecture)")
+
+
+def write_top(m: IntModel, out_dir: Path, plan: Plan | None = None) -> tuple[Path, dict]:
+    """Write vit_accel.v and its ROM files into out_dir; returns the file and a summary of the instances."""
+    plan = plan or Plan()
+    out_dir = Path(out_dir)
+    rom_dir = out_dir / "rom"
+    shapes, fmts = tensor_shapes(m), m.formats()
+    width = {t: shapes[t][-1] * fmts[t].bits for t in shapes if t != m.input_name}
+    consumers: dict[str, list[tuple[Op, int]]] = {}
+    for op in m.ops:
+        for i, t in enumerate(op.inputs):
+            consumers.setdefault(t, []).append((op, i))
+    last = m.ops[-1]
+    if last.out.bits != BUS_BITS or len(shapes[last.name]) != 1:
+        raise ValueError(f"{last.name}: the result must be one vector of {BUS_BITS}-bit words")
+
+    decl, body, summary = [], [], {"instances": {}}
+    for t, w in width.items():
+        decl.append(f"    wire [{w - 1}:0] {_wire(t)}_tdata;\n    wire {_wire(t)}_tvalid, {_wire(t)}_tready, "
+                    f"{_wire(t)}_tlast;")
+    # the wire each (op, input) reads: the tensor itself, or its branch of a broadcast
+    source: dict[tuple[str, int], str] = {}
+    for t, uses in consumers.items():
+        if t == m.input_name:
+            continue
+        if len(uses) == 1:
+            source[(uses[0][0].name, uses[0][1])] = _wire(t)
+            continue
+        bc = f"{_wire(t)}_bc"
+        decl.append(f"    wire [{width[t] - 1}:0] {bc}_tdata;\n    wire {bc}_tlast;\n"
+                    f"    wire [{len(uses) - 1}:0] {bc}_tvalid, {bc}_tready;")
+        body.append(f"    axis_broadcast #(.WIDTH({width[t]}), .OUTPUTS({len(uses)})) {bc} (.clk(clk), .rst(rst), "
+                    f"{_bus('s_axis', _wire(t))}, .m_axis_tdata({bc}_tdata), .m_axis_tvalid({bc}_tvalid), "
+                    f".m_axis_tready({bc}_tready), .m_axis_tlast({bc}_tlast));")
+        for k, (op, i) in enumerate(uses):
+            br = f"{_wire(t)}_to_{_wire(op.name)}_{i}"
+            decl.append(f"    wire [{width[t] - 1}:0] {br}_tdata;\n    wire {br}_tvalid, {br}_tready, {br}_tlast;")
+            if op.op == "residual_add":  # skip path: wait here while the other branch works
+                depth = 1 << (4 * shapes[t][0] - 1).bit_length()
+                body.append(f"    axis_fifo #(.WIDTH({width[t]}), .DEPTH({depth})) {br}_fifo (.clk(clk), .rst(rst), "
+                            f".s_axis_tdata({bc}_tdata), .s_axis_tvalid({bc}_tvalid[{k}]), "
+                            f".s_axis_tready({bc}_tready[{k}]), .s_axis_tlast({bc}_tlast), {_bus('m_axis', br)});")
+                summary["instances"][f"{br}_fifo"] = {"module": "axis_fifo", "depth": depth, "width": width[t]}
+            else:
+                body.append(f"    assign {br}_tdata = {bc}_tdata;\n    assign {br}_tlast = {bc}_tlast;\n"
+                            f"    assign {br}_tvalid = {bc}_tvalid[{k}];\n    assign {bc}_tready[{k}] = {br}_tready;")
+            source[(op.name, i)] = br
+
+    for op in m.ops:
+        p = kernel_params(m, op, plan, rom_dir)
+        inst = _wire(op.name)
+        summary["instances"][inst] = {"module": op.op, "layer": op.name,
+                                      **({"lanes": p["LANES"]} if "LANES" in p else {})}
+        if op.op == "patch_embed":
+            body.append(f"    patch_embed #({_params(p)}) {inst} (.clk(clk), .rst(rst), .enable(run), "
+                        f"{_bus('s_axis', 's_axis')}, {_bus('m_axis', inst)}, .frame_begin(frame_begin), "
+                        f".frame_ok(frame_ok), .frame_error(frame_error));")
+            continue
+        ports = INPUT_PORTS.get(op.op, ["s_axis"])
+        buses = [_bus(ports[i], source[(op.name, i)], (op.op, ports[i]) not in NO_TLAST)
+                 for i in range(len(op.inputs))]
+        if op.op == "residual_add" and len(op.inputs) == 1:  # constant operand from a ROM
+            cp = gen.const_stream_params(m, op, rom_dir)
+            decl.append(f"    wire [{cp['WIDTH'] - 1}:0] {inst}_const_tdata;\n"
+                        f"    wire {inst}_const_tvalid, {inst}_const_tready, {inst}_const_tlast;")
+            body.append(f"    const_stream #({_params(cp)}) {inst}_const (.clk(clk), .rst(rst), "
+                        f"{_bus('m_axis', inst + '_const')});")
+            buses.append(_bus("s_axis_b", f"{inst}_const", tlast=False))
+        body.append(f"    {op.op} #({_params(p)}) {inst} (.clk(clk), .rst(rst), {', '.join(buses)}, "
+                    f"{_bus('m_axis', inst)});")
+
+    n_words = shapes[last.name][0]
+    c, h, w = m.input_shape
+    text = f"""// vit_accel: the whole {m.arch} model of the model file as one streaming accelerator.
+// GENERATED by vitflow.rtl.top from the model file; do not edit.
+`default_nettype none
+
+module vit_accel (
+    input  wire        clk,
+    input  wire        rst,
+    input  wire [{BUS_BITS - 1}:0] s_axis_tdata,   // pixels, {BUS_BITS // spec.PIXEL.bits} per beat, C-order
+    input  wire        s_axis_tvalid,
+    output wire        s_axis_tready,
+    input  wire        s_axis_tlast,    // on the image's last beat
+    output wire [{BUS_BITS - 1}:0] m_axis_tdata,   // logits, one int32 per beat
+    output wire        m_axis_tvalid,
+    input  wire        m_axis_tready,
+    output wire        m_axis_tlast,    // on the last logit
+    input  wire [7:0]  s_axil_awaddr,
+    input  wire        s_axil_awvalid,
+    output wire        s_axil_awready,
+    input  wire [31:0] s_axil_wdata,
+    input  wire [3:0]  s_axil_wstrb,
+    input  wire        s_axil_wvalid,
+    output wire        s_axil_wready,
+    output wire [1:0]  s_axil_bresp,
+    output wire        s_axil_bvalid,
+    input  wire        s_axil_bready,
+    input  wire [7:0]  s_axil_araddr,
+    input  wire        s_axil_arvalid,
+    output wire        s_axil_arready,
+    output wire [31:0] s_axil_rdata,
+    output wire [1:0]  s_axil_rresp,
+    output wire        s_axil_rvalid,
+    input  wire        s_axil_rready
+);
+    wire run, frame_begin, frame_ok, frame_error;
+{chr(10).join(decl)}
+
+{chr(10).join(body)}
+
+    axis_unpack #(.WORD({BUS_BITS}), .WORDS({n_words})) result (.clk(clk), .rst(rst), {_bus('s_axis', _wire(last.name))},
+        .m_axis_tdata(m_axis_tdata), .m_axis_tvalid(m_axis_tvalid), .m_axis_tready(m_axis_tready),
+        .m_axis_tlast(m_axis_tlast));
+
+    accel_ctrl #(.IMAGE_BYTES({c * h * w}), .RESULT_WORDS({n_words})) ctrl (.clk(clk), .rst(rst),
+        .s_axil_awaddr(s_axil_awaddr), .s_axil_awvalid(s_axil_awvalid), .s_axil_awready(s_axil_awready),
+        .s_axil_wdata(s_axil_wdata), .s_axil_wstrb(s_axil_wstrb), .s_axil_wvalid(s_axil_wvalid),
+        .s_axil_wready(s_axil_wready), .s_axil_bresp(s_axil_bresp), .s_axil_bvalid(s_axil_bvalid),
+        .s_axil_bready(s_axil_bready), .s_axil_araddr(s_axil_araddr), .s_axil_arvalid(s_axil_arvalid),
+        .s_axil_arready(s_axil_arready), .s_axil_rdata(s_axil_rdata), .s_axil_rresp(s_axil_rresp),
+        .s_axil_rvalid(s_axil_rvalid), .s_axil_rready(s_axil_rready),
+        .run(run), .frame_begin(frame_begin), .frame_ok(frame_ok), .frame_error(frame_error),
+        .result_done(m_axis_tvalid && m_axis_tready && m_axis_tlast));
+endmodule
+
+`default_nettype wire
+"""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    path = out_dir / "vit_accel.v"
+    path.write_text(text)
+    return path, summary
