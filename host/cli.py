@@ -218,8 +218,9 @@ def cmd_sim(args) -> int:
     from ..rtl.report import run
 
     models = {a: IntModel.load(ModelPaths.resolve(a, None).model_file) for a in ARCHS}
-    report = run(models, Path(args.build_dir), synth=not args.no_synth)
-    bad = report["testbench_exit_code"] != 0 or any(k["mismatches"] for k in report["kernels"])
+    report = run(models, Path(args.build_dir), synth=not args.no_synth, full=args.full)
+    bad = report["testbench_exit_code"] != 0 or any(k["mismatches"] for k in report["kernels"]) or \
+        bool(report.get("mismatches"))
     print(f"wrote {Path(args.build_dir) / 'report.json'}")
     return 1 if bad else 0
 
@@ -271,6 +272,7 @@ def build_parser() -> argparse.ArgumentParser:
     r = sub.add_parser("sim", help="RTL testbenches vs golden + Yosys resources (make sim)")
     r.add_argument("--build-dir", default="build/sim")
     r.add_argument("--no-synth", action="store_true", help="skip Yosys")
+    r.add_argument("--full", action="store_true", help="also the whole digits test set through vit_accel (slow)")
     r.set_defaults(func=cmd_sim)
 
     d = sub.add_parser("demo", help="the shipped models on the digits test split")

@@ -7,6 +7,7 @@ words with TLAST on the last, control/status on AXI-Lite (rtl/accel_ctrl.v).
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -87,6 +88,19 @@ def kernel_params(m: IntModel, op: Op, plan: Plan, rom_dir: Path) -> dict:
     if op.op == "pool":
         return gen.pool_params(m, op)
     raise ValueError(f"{op.name}: no RTL kernel for op '{op.op}' yet (the RTL top covers the vit architecture)")
+
+
+def macs_per_image(m: IntModel) -> int:
+    """Multiply-accumulates of one image: projections (per token) and the attention core (QK^T and PV)."""
+    shapes, total = tensor_shapes(m), 0
+    for op in m.ops:
+        out = shapes[op.name]
+        tokens = math.prod(out[:-1])
+        if op.op in ("linear", "patch_embed"):
+            total += tokens * m.array(op, "weight").size
+        elif op.op == "attention":
+            total += 2 * tokens * out[-2] * out[-1]  # per query: N keys x D (all heads), twice
+    return total
 
 
 def write_top(m: IntModel, out_dir: Path, plan: Plan | None = None) -> tuple[Path, dict]:

@@ -1,0 +1,209 @@
+"""The whole-model RTL top `vit_accel` vs the golden model: test images and edge images under random
+AXI-Stream pauses on both sides, back-to-back frames, malformed frames, a reset in the middle of a frame,
+the AXI-Lite registers, and throughput without pauses."""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+from pathlib import Path
+
+import cocotb
+import numpy as np
+import pytest
+from cocotb.clock import Clock
+from cocotb.triggers import ClockCycles, RisingEdge
+from stream import receive
+from cocotbext.axi import (AxiLiteBus, AxiLiteMaster, AxiStreamBus, AxiStreamFrame, AxiStreamSink,
+                           AxiStreamSource)
+
+CLOCK_NS = 10
+ARCH = "vit"
+
+
+def model():
+    from vitflow.host.backends import ModelPaths
+    from vitflow.quant.model_file import IntModel
+
+    return IntModel.load(ModelPaths.resolve(os.environ.get("ARCH", ARCH), None).model_file)
+
+
+def sample_images(m, count: int) -> np.ndarray:
+    """Edge images (all-zero, all-max, checkerboard of min/max) then the first `count` digits test images."""
+    from vitflow.model.datasets import digits
+
+    shape = m.input_shape
+    board = (np.indices(shape).sum(0) % 2 * 255).astype(np.uint8)
+    edge = np.stack([np.zeros(shape, np.uint8), np.full(shape, 255, np.uint8), board])
+    return np.concatenate([edge, digits().x_test[:count]])
+
+
+class Harness:
+    """Clock, reset, pixel source, logit sink and AXI-Lite master around the DUT."""
+
+    def __init__(self, dut):
+        from vitflow.rtl.top import REGISTERS
+
+        self.dut, self.regs = dut, REGISTERS
+        cocotb.start_soon(Clock(dut.clk, CLOCK_NS, unit="ns").start())
+        self.source = AxiStreamSource(AxiStreamBus.from_prefix(dut, "s_axis"), dut.clk, dut.rst)
+        self.sink = AxiStreamSink(AxiStreamBus.from_prefix(dut, "m_axis"), dut.clk, dut.rst)
+        self.axil = AxiLiteMaster(AxiLiteBus.from_prefix(dut, "s_axil"), dut.clk, dut.rst)
+        self.m = model()
+        self.rng = random.Random(1)
+
+    async def reset(self, run: bool = True):
+        self.dut.rst.value = 1
+        await ClockCycles(self.dut.clk, 4)
+        self.dut.rst.value = 0
+        await ClockCycles(self.dut.clk, 2)
+        if run:
+            await self.write("CTRL", 1)
+
+    async def read(self, reg: str) -> int:
+        return await self.axil.read_dword(self.regs[reg])
+
+    async def write(self, reg: str, value: int):
+        await self.axil.write_dword(self.regs[reg], value)
+
+    def pauses(self, p: float):
+        for s in (self.source, self.sink):
+            if p:
+                s.set_pause_generator(iter(lambda: self.rng.random() < p, None))
+            else:
+                s.clear_pause_generator()
+                s.pause = False
+
+    async def send(self, images: np.ndarray):
+        for img in images:
+            await self.source.send(AxiStreamFrame(img.astype(np.uint8).tobytes()))
+
+    async def receive(self, n: int) -> np.ndarray:
+        out = []
+        for _ in range(n):
+            frame = await receive(self.sink)
+            out.append(np.frombuffer(bytes(frame.tdata), "<i4"))
+        return np.stack(out)
+
+    def mismatches(self, images, logits) -> int:
+        from vitflow.quant import golden
+
+        ref = golden.run(self.m, images)
+        assert logits.shape == ref.shape, f"{logits.shape} logits, expected {ref.shape}"
+        return int((logits != ref).any(-1).sum())
+
+
+@cocotb.test()
+async def images_under_backpressure(dut):
+    h = Harness(dut)
+    await h.reset()
+    assert await h.read("IMAGE_BYTES") == int(np.prod(h.m.input_shape))
+    from vitflow.quant.golden import tensor_shapes
+
+    assert await h.read("RESULT_WORDS") == tensor_shapes(h.m)[h.m.output][0]
+    images = sample_images(h.m, int(os.environ.get("IMAGES", "20")))
+    h.pauses(0.3)
+    cocotb.start_soon(h.send(images))
+    logits = await h.receive(len(images))
+    bad = h.mismatches(images, logits)
+    await ClockCycles(dut.clk, 20)
+    assert await h.read("FRAMES_IN") == len(images)
+    assert await h.read("FRAMES_OUT") == len(images)
+    assert await h.read("ERRORS") == 0
+    assert await h.read("STATUS") == 0b11  # idle, done
+    assert h.sink.empty(), "more results than images"
+    dut._log.info(f"{len(images)} images, {bad} mismatching")
+    assert bad == 0
+    _result("backpressure", {"images": len(images), "mismatches": bad, "pause": 0.3})
+
+
+@cocotb.test()
+async def malformed_frames_and_reset(dut):
+    h = Harness(dut)
+    await h.reset()
+    n = int(np.prod(h.m.input_shape))
+    good = sample_images(h.m, 4)[3:]
+    # TLAST early and TLAST late: both dropped and flagged, the frames around them unharmed
+    h.pauses(0.2)
+    await h.send(good[:1])
+    await h.source.send(AxiStreamFrame(bytes(n // 2)))
+    await h.source.send(AxiStreamFrame(bytes(n + 12)))
+    await h.send(good[1:])
+    logits = await h.receive(len(good))
+    assert h.mismatches(good, logits) == 0
+    await ClockCycles(dut.clk, 20)
+    assert await h.read("FRAMES_DROPPED") == 2
+    assert await h.read("ERRORS") == 1
+    await h.write("ERRORS", 1)  # write 1 to clear
+    assert await h.read("ERRORS") == 0
+    # a reset in the middle of a frame (and of results in flight), then clean frames
+    await h.send(good[:1])
+    await ClockCycles(dut.clk, 40)
+    await h.source.send(AxiStreamFrame(good[1].tobytes()))
+    await ClockCycles(dut.clk, 4)
+    await h.reset()
+    assert await h.read("FRAMES_IN") == 0
+    h.sink.clear()
+    await h.send(good)
+    logits = await h.receive(len(good))
+    assert h.mismatches(good, logits) == 0
+    await ClockCycles(dut.clk, 200)
+    assert h.sink.empty(), "a frame from before the reset came out"
+    assert await h.read("FRAMES_OUT") == len(good)
+
+
+@cocotb.test()
+async def throughput(dut):
+    """Back-to-back images without pauses: steady-state cycles per image and single-image latency."""
+    h = Harness(dut)
+    await h.reset()
+    images = sample_images(h.m, 12)[3:]
+    h.pauses(0)
+    await h.send(images[:1])
+    await h.receive(1)
+    latency = await h.read("LATENCY")
+    await h.write("CTRL", 0b11)  # clear counters, keep running
+    cocotb.start_soon(h.send(images))
+    times = []
+    for _ in images:
+        await receive(h.sink)
+        times.append(cocotb.utils.get_sim_time(unit="ns") / CLOCK_NS)
+    busy = await h.read("BUSY_CYCLES")
+    per_image = (times[-1] - times[0]) / (len(images) - 1)
+    dut._log.info(f"latency {latency} cycles, {per_image:.1f} cycles/image")
+    _result("throughput", {"latency_cycles": latency, "cycles_per_image": round(per_image, 1),
+                           "busy_cycles": busy, "throughput_images": len(images)})
+
+
+def _result(part: str, values: dict):
+    """Merged into $VITFLOW_SIM_RESULTS/vit_accel.json for `vitflow sim`."""
+    if not os.environ.get("VITFLOW_SIM_RESULTS"):
+        return
+    path = Path(os.environ["VITFLOW_SIM_RESULTS"], "vit_accel.json")
+    data = json.loads(path.read_text()) if path.exists() else {"kernel": "vit_accel", "layer": "whole model"}
+    data.update(values)
+    path.write_text(json.dumps(data))
+
+
+def run_top(images: int):
+    from sim import SIM_BUILD, run
+
+    from vitflow.rtl.top import write_top
+
+    top, _ = write_top(model(), SIM_BUILD / "vit_accel" / "gen")
+    env = {"IMAGES": str(images)}
+    if os.environ.get("VITFLOW_SIM_RESULTS"):
+        env["VITFLOW_SIM_RESULTS"] = os.environ["VITFLOW_SIM_RESULTS"]
+    run("vit_accel", "test_vit_accel", {}, env, generated=[top])
+
+
+def test_vit_accel():
+    run_top(int(os.environ.get("IMAGES", "20")))
+
+
+@pytest.mark.slow
+def test_vit_accel_whole_test_set():
+    from vitflow.model.datasets import digits
+
+    run_top(len(digits().x_test))
