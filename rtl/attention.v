@@ -8,6 +8,8 @@
 //   V: inv = floor(2**RECIP_BITS / sum), restoring division, two quotient bits per cycle
 //   C: p_j = min(e_j*inv >> PROB_SHIFT, PROB_MAX); HD multipliers accumulate ctx_d = sum_j p_j v_j,h,d;
 //      requantized (requant.v) into head h's slice of output token i, sent after the last head.
+// Backpressure: while the previous output token is not yet taken, the whole pipeline waits at the end of the
+// slot that would replace it (only there: every stage does per-cycle work earlier in the slot).
 // Optional (Swin): HAS_BIAS adds a [HEADS, N, N] bias ROM on the common grid; HAS_MASK zeroes the masked
 // probabilities of a [WINDOWS, N, N] mask ROM, window = frame index mod WINDOWS (one frame = N tokens).
 // Image ends are counted (N beats); the input TLASTs are not needed. All constants come from rtl/gen.py.
@@ -143,8 +145,11 @@ module attention #(
     reg c_bank;
     reg [TB-1:0] c_i;
     reg [HB-1:0] c_h;
-    wire stall = c_valid && c_h == HEADS - 1 && m_axis_tvalid && !m_axis_tready;
-    wire advance = c == SLOT - 1 && !stall;
+    // The pipeline waits only at the slot's last cycle, where no stage does per-cycle work (SLOT - 1 > N and
+    // >= DIV_CYCLES): freezing c mid-slot would repeat the accumulations of cycle c (sum, division, context).
+    wire slot_end = c == SLOT - 1;
+    wire stall = slot_end && c_valid && c_h == HEADS - 1 && m_axis_tvalid && !m_axis_tready;
+    wire advance = slot_end && !stall;
 
     // next job for stage S: (token i, head h) of the read bank, heads inner so that tokens finish in order
     reg r_bank;

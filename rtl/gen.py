@@ -41,7 +41,7 @@ def linear_params(m: IntModel, op: Op, lanes: int, out_dir: Path) -> dict:
     if op.op != "linear":
         raise ValueError(f"{op.name}: not a linear layer")
     fin = m.formats()[op.inputs[0]]
-    return {**_projection(m, op, m.array(op, "weight"), fin.frac, lanes, out_dir),
+    return {**_projection(m, op, m.array(op, "weight"), fin, lanes, out_dir),
             "IN_BITS": fin.bits, "IN_SIGNED": int(fin.signed)}
 
 
@@ -52,7 +52,7 @@ def patch_embed_params(m: IntModel, op: Op, lanes: int, out_dir: Path, pix_per_b
     fin = m.formats()[op.inputs[0]]
     if fin.signed:
         raise ValueError(f"{op.name}: rtl/patch_embed.v takes unsigned pixels")
-    proj = _projection(m, op, w.reshape(w.shape[0], -1), fin.frac, lanes, out_dir)
+    proj = _projection(m, op, w.reshape(w.shape[0], -1), fin, lanes, out_dir)
     del proj["N_IN"]  # C*P*P, derived inside
     return {"C": c, "H": h, "W": wd, "P": w.shape[-1], "PIX_BITS": fin.bits, "PIX_PER_BEAT": pix_per_beat, **proj}
 
@@ -68,9 +68,12 @@ def const_stream_params(m: IntModel, op: Op, out_dir: Path) -> dict:
     return {"WIDTH": const[0].size * bits, "TOKENS": const.shape[0], "ROM_FILE": f'"{rom.resolve()}"'}
 
 
-def _projection(m: IntModel, op: Op, w: np.ndarray, in_frac: int, lanes: int, out_dir: Path) -> dict:
-    """Weight/bias ROMs and output parameters of a projection W [n_out, n_in] (rtl/linear.v)."""
+def _projection(m: IntModel, op: Op, w: np.ndarray, fin, lanes: int, out_dir: Path) -> dict:
+    """Weight/bias ROMs and output parameters of a projection W [n_out, n_in] (rtl/linear.v). Requantized
+    layers get the narrowest accumulator that cannot overflow for any input (the adders and the rounding
+    stage of every lane shrink with it); a raw layer passes spec.ACC_BITS out."""
     b = m.array(op, "bias")
+    in_frac = fin.frac
     n_out, n_in = w.shape
     if n_out % lanes:
         raise ValueError(f"{op.name}: {n_out} outputs are not a multiple of {lanes} lanes")
@@ -84,8 +87,12 @@ def _projection(m: IntModel, op: Op, w: np.ndarray, in_frac: int, lanes: int, ou
     # word (group g, input i) holds W[g*lanes + l, i] for l = 0..lanes-1
     rows = w.reshape(n_out // lanes, lanes, n_in).transpose(0, 2, 1).reshape(-1, lanes)
     wfile.write_text("\n".join(pack_lanes(rows, wbits)) + "\n")
-    bfile.write_text("\n".join(pack_lanes(b.reshape(n_out // lanes, lanes), spec.ACC_BITS)) + "\n")
-    return {"N_IN": n_in, "N_OUT": n_out, "LANES": lanes, "W_BITS": wbits, "ACC_BITS": spec.ACC_BITS,
+    acc_bits = spec.ACC_BITS
+    if not op.attrs.get("raw"):
+        need = spec.accumulator_bits(max(abs(fin.min), abs(fin.max)), np.abs(w).sum(1), np.abs(b))
+        acc_bits = min(spec.ACC_BITS, max(need, op.out.bits + 1))
+    bfile.write_text("\n".join(pack_lanes(b.reshape(n_out // lanes, lanes), acc_bits)) + "\n")
+    return {"N_IN": n_in, "N_OUT": n_out, "LANES": lanes, "W_BITS": wbits, "ACC_BITS": acc_bits,
             "OUT_BITS": op.out.bits, "SHIFT": shift, "OUT_MIN": op.out.min, "OUT_MAX": op.out.max,
             "WEIGHT_FILE": f'"{wfile.resolve()}"', "BIAS_FILE": f'"{bfile.resolve()}"'}
 

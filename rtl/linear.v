@@ -44,6 +44,7 @@ module linear #(
 
     // busy: accumulating a token; y_full: its result waits for the output register
     reg busy, y_full, last, y_last;
+    reg fresh;                           // the accumulators start a group: read the bias instead
     reg [N_IN*IN_BITS-1:0] x;
     reg [N_OUT*OUT_BITS-1:0] y;
     reg [$clog2(GROUPS+1)-1:0] group;
@@ -61,6 +62,8 @@ module linear #(
     wire [IN_BITS-1:0] x_raw = x[idx*IN_BITS +: IN_BITS];
     wire signed [IN_BITS:0] x_elem = IN_SIGNED ? {x_raw[IN_BITS-1], x_raw} : {1'b0, x_raw};
 
+    wire [LANES*ACC_BITS-1:0] bias_word = bias_rom[group];
+
     // products (two lanes per multiplier), next accumulators, requantized outputs
     wire [LANES*PROD_BITS-1:0] prod;
     wire [LANES*ACC_BITS-1:0] acc_next;
@@ -76,20 +79,20 @@ module linear #(
             assign prod[(LANES-1)*PROD_BITS +: PROD_BITS] = x_elem * $signed(w_word[(LANES-1)*W_BITS +: W_BITS]);
         end
         for (g = 0; g < LANES; g = g + 1) begin : lane
-            assign acc_next[g*ACC_BITS +: ACC_BITS] = $signed(acc[g*ACC_BITS +: ACC_BITS]) +
-                                                      $signed(prod[g*PROD_BITS +: PROD_BITS]);
+            // the bias enters as the first addend (a mux inside the adder's LUTs, not after it)
+            assign acc_next[g*ACC_BITS +: ACC_BITS] =
+                $signed(fresh ? bias_word[g*ACC_BITS +: ACC_BITS] : acc[g*ACC_BITS +: ACC_BITS]) +
+                $signed(prod[g*PROD_BITS +: PROD_BITS]);
             requant #(.IN_BITS(ACC_BITS), .OUT_BITS(OUT_BITS), .SHIFT(SHIFT), .OUT_MIN(OUT_MIN), .OUT_MAX(OUT_MAX))
                 rq (.x(acc_next[g*ACC_BITS +: ACC_BITS]), .y(lane_out[g*OUT_BITS +: OUT_BITS]));
         end
     endgenerate
 
-    // one read port each: the weight word for the next cycle, the bias of the group starting next
+    // one read port each: the weight word for the next cycle (synchronous)
     wire [$clog2(DEPTH+1)-1:0] w_addr = take ? 0 : rd;
-    wire [$clog2(GROUPS+1)-1:0] b_addr = take ? 0 : group + 1'b1;
     always @(posedge clk) begin
         if (take || busy) w_word <= weight_rom[w_addr];
     end
-    wire [LANES*ACC_BITS-1:0] bias_word = bias_rom[b_addr];
 
     always @(posedge clk) begin
         if (rst) begin
@@ -112,15 +115,15 @@ module linear #(
                 group <= 0;
                 idx <= 0;
                 rd <= 1;
-                acc <= bias_word;
+                fresh <= 1'b1;
             end else if (busy) begin
                 acc <= acc_next;
+                fresh <= group_done;
                 rd <= rd + 1'b1;
                 idx <= group_done ? 0 : idx + 1'b1;
                 if (group_done) begin
                     // group done: keep its LANES outputs, start the next group from its biases
                     y[group*LANES*OUT_BITS +: LANES*OUT_BITS] <= lane_out;
-                    acc <= bias_word;
                     group <= group + 1'b1;
                     if (group == GROUPS - 1) begin
                         busy <= 1'b0;

@@ -50,14 +50,17 @@ def make_images(m: IntModel, op, n_random: int, tokens: int, seed: int = 0) -> l
     return imgs
 
 
-async def check_images(dut, m: IntModel, op, images, prefixes: list[str], pause: float = 0.3) -> dict:
-    """Stream `images` through the DUT under random backpressure and compare with golden; returns counts."""
+async def check_images(dut, m: IntModel, op, images, prefixes: list[str], pause: float = 0.3,
+                       pauses=None) -> dict:
+    """Stream `images` through the DUT under random backpressure and compare with golden; returns counts.
+    `pauses`, if given, is called with each port's prefix ("m_axis" for the sink) and returns that port's
+    pause pattern (an iterator of bools, True = paused) in place of the random pauses of probability `pause`."""
     cocotb.start_soon(Clock(dut.clk, CLOCK_NS, unit="ns").start())
     rng = random.Random(1)
     sources = [AxiStreamSource(AxiStreamBus.from_prefix(dut, p), dut.clk, dut.rst) for p in prefixes]
     sink = AxiStreamSink(AxiStreamBus.from_prefix(dut, "m_axis"), dut.clk, dut.rst)
-    for s in [*sources, sink]:
-        s.set_pause_generator(iter(lambda: rng.random() < pause, None))
+    for p, s in zip([*prefixes, "m_axis"], [*sources, sink]):
+        s.set_pause_generator(iter(lambda: rng.random() < pause, None) if pauses is None else pauses(p))
     if hasattr(dut, "enable"):  # kernels at the accelerator's input wait for the RUN bit
         dut.enable.value = 1
     dut.rst.value = 1
@@ -92,11 +95,12 @@ async def check_images(dut, m: IntModel, op, images, prefixes: list[str], pause:
         await receive(sink)
     free = (cocotb.utils.get_sim_time(unit="ns") - start) / CLOCK_NS
     result = {"kernel": op.op, "layer": op.name, "images": len(images), "tokens": tokens,
-              "mismatches": mismatches, "cycles_with_pauses": int(cycles), "pause": pause,
+              "mismatches": mismatches, "cycles_with_pauses": int(cycles),
+              "pause": pause if pauses is None else "pattern",
               "first_image_cycles": int(first), "cycles_per_image": round(free / len(images), 1),
               "cycles_per_token": round(free / tokens, 2)}
     dut._log.info(json.dumps(result))
-    if os.environ.get("VITFLOW_SIM_RESULTS"):  # collected by `vitflow sim`
+    if os.environ.get("VITFLOW_SIM_RESULTS") and pauses is None:  # collected by `vitflow sim`
         Path(os.environ["VITFLOW_SIM_RESULTS"], f"{op.op}.json").write_text(json.dumps(result))
     return result
 
