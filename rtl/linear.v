@@ -35,7 +35,7 @@ module linear #(
     localparam integer DEPTH = GROUPS * N_IN;
     localparam integer PROD_BITS = IN_BITS + 1 + W_BITS;
 
-    reg [LANES*W_BITS-1:0] weight_rom [0:DEPTH-1];
+    (* rom_style = "block" *) reg [LANES*W_BITS-1:0] weight_rom [0:DEPTH-1];  // BRAM even when shallow
     reg [LANES*ACC_BITS-1:0] bias_rom [0:GROUPS-1];
     initial begin
         $readmemh(WEIGHT_FILE, weight_rom);

@@ -1,9 +1,10 @@
 // requantize (golden_kernels.requantize): a wide signed value shifted right by SHIFT with round half to even,
-// then saturated to [OUT_MIN, OUT_MAX]. Combinational; shared by every kernel that changes grids.
+// then saturated to [OUT_MIN, OUT_MAX]. Combinational; shared by every kernel that changes grids, so it is
+// written for size: the rounding decision reads only the dropped bits and the kept LSB, one increment.
 `default_nettype none
 
 module requant #(
-    parameter integer IN_BITS = 32,     // input width (signed)
+    parameter integer IN_BITS = 32,     // input width (signed), > SHIFT
     parameter integer OUT_BITS = 8,     // output width
     parameter integer SHIFT = 0,        // right shift (>= 0)
     parameter integer OUT_MIN = -128,   // saturation bounds of the output format
@@ -12,15 +13,27 @@ module requant #(
     input  wire signed [IN_BITS-1:0] x,
     output reg         [OUT_BITS-1:0] y
 );
-    reg signed [IN_BITS-1:0] q, r;
-    always @* begin
-        if (SHIFT == 0) begin
-            q = x;
-        end else begin
-            q = x >>> SHIFT;
-            r = x - (q <<< SHIFT);  // remainder in [0, 2**SHIFT)
-            if (r > (1 << (SHIFT - 1)) || (r == (1 << (SHIFT - 1)) && q[0])) q = q + 1;
+    localparam integer Q_BITS = IN_BITS - SHIFT + 1;  // kept bits plus the rounding carry
+
+    wire signed [Q_BITS-1:0] q;  // x * 2**-SHIFT rounded half to even
+    generate
+        if (SHIFT == 0) begin : exact
+            assign q = x;
+        end else begin : round
+            wire signed [Q_BITS-2:0] kept = x[IN_BITS-1:SHIFT];  // floor
+            wire above_half, up;
+            if (SHIFT == 1) begin : one
+                assign above_half = 1'b0;
+            end else begin : more
+                assign above_half = |x[SHIFT-2:0];
+            end
+            // dropped bits > half: up; == half: up when the kept value is odd (to even)
+            assign up = x[SHIFT-1] && (above_half || kept[0]);
+            assign q = kept + $signed({1'b0, up});
         end
+    endgenerate
+
+    always @* begin
         if (q < OUT_MIN) y = OUT_MIN[OUT_BITS-1:0];
         else if (q > OUT_MAX) y = OUT_MAX[OUT_BITS-1:0];
         else y = q[OUT_BITS-1:0];
