@@ -82,6 +82,7 @@ module attention #(
     localparam integer SHW = $clog2(MIN_SHIFT + 1);            // exponent right shift 0..MIN_SHIFT
     localparam integer REMW = SUM_BITS + 1;
     localparam integer PRODW = LUT_BITS + INV_BITS;
+    localparam integer PS = PROB_BITS + BITS;                  // packed context product field
 
     // ---------------- input buffers: per stream two banks of N tokens --------------------------------------
     reg [TOKW-1:0] q_mem [0:(2<<TB)-1];
@@ -171,13 +172,8 @@ module attention #(
     end
     wire [HW-1:0] q_h = q_rd[s_h*HW +: HW];
     wire [HW-1:0] k_h = k_rd[s_h*HW +: HW];
-    reg signed [SCORE_BITS-1:0] dot;
-    integer d;
-    always @* begin
-        dot = 0;
-        for (d = 0; d < HD; d = d + 1)
-            dot = dot + $signed(q_h[d*BITS +: BITS]) * $signed(k_h[d*BITS +: BITS]);
-    end
+    wire signed [SCORE_BITS-1:0] dot;  // in LUTs (lutdot.v): no DSP for the scores
+    lutdot #(.L(HD), .A_BITS(BITS), .B_BITS(BITS), .OUT_BITS(SCORE_BITS)) score_dot (.a(q_h), .b(k_h), .y(dot));
 
     // bias and mask of (h or w, i, j = c), read alongside the key
     wire signed [SCORE_BITS-1:0] bias_term;
@@ -277,9 +273,25 @@ module attention #(
     wire [OHW-1:0] ctx_out;
     genvar g;
     generate
+        // lanes 2g and 2g+1 share p_j: one multiplier for both, p * (v_2g+1 * 2**PS + v_2g) (as in mul2.v, but
+        // with p unsigned |p v| < 2**(PS-1) for PS = PROB_BITS + BITS, so that the packed operand of int8
+        // values, -128 included, fits 25 bits: a 9 x 25 DSP48E1 product)
+        for (g = 0; g + 1 < HD; g = g + 2) begin : pair
+            wire signed [PS+BITS:0] ab = $signed({val_h[(g+2)*BITS-1], val_h[(g+1)*BITS +: BITS], {PS{1'b0}}}) +
+                                         $signed(val_h[g*BITS +: BITS]);
+            wire signed [PS+BITS+PROB_BITS+1:0] prod = $signed({1'b0, p_rd}) * ab;
+            wire signed [PS-1:0] pb = prod[PS-1:0];
+            wire signed [PS-1:0] pa_floor = prod[2*PS-1:PS];  // p v_2g+1 - (p v_2g < 0)
+            wire unused_prod = &{1'b0, prod[PS+BITS+PROB_BITS+1:2*PS]};
+            assign ctx_next[g*CTX_BITS +: CTX_BITS] = $signed(ctx[g*CTX_BITS +: CTX_BITS]) + pb;
+            assign ctx_next[(g+1)*CTX_BITS +: CTX_BITS] = $signed(ctx[(g+1)*CTX_BITS +: CTX_BITS]) + pa_floor +
+                $signed({1'b0, pb[PS-1]});
+        end
+        if (HD % 2 != 0) begin : odd// an odd head dim: the last lane alone
+            assign ctx_next[(HD-1)*CTX_BITS +: CTX_BITS] = $signed(ctx[(HD-1)*CTX_BITS +: CTX_BITS]) +
+                $signed({1'b0, p_rd}) * $signed(val_h[(HD-1)*BITS +: BITS]);
+        end
         for (g = 0; g < HD; g = g + 1) begin : lane
-            assign ctx_next[g*CTX_BITS +: CTX_BITS] = $signed(ctx[g*CTX_BITS +: CTX_BITS]) +
-                $signed({1'b0, p_rd}) * $signed(val_h[g*BITS +: BITS]);
             requant #(.IN_BITS(CTX_BITS), .OUT_BITS(OUT_BITS), .SHIFT(OUT_SHIFT), .OUT_MIN(OUT_MIN), .OUT_MAX(OUT_MAX))
                 rq (.x(ctx[g*CTX_BITS +: CTX_BITS]), .y(ctx_out[g*OUT_BITS +: OUT_BITS]));
         end

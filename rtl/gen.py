@@ -157,8 +157,9 @@ def layernorm_params(m: IntModel, op: Op) -> dict:
     quot_bits = (c_up * (m0 + 1) // m0).bit_length()
     if 2 * root_bits > 64 or num_max.bit_length() > 64:
         raise ValueError(f"{op.name}: {dim} features overflow rtl/layernorm.v's 64-bit constant products")
-    # squarers (DSPs; squarer 0 also squares sum(x)) and dividers per cycle: the largest divisors of D up to 4 and 2
-    lanes = max(n for n in range(1, 5) if dim % n == 0)
+    # one squarer (a DSP; it also squares sum(x)) and two dividers per cycle: about 4*D/3 + 20 cycles per token,
+    # under the projections' 2*D, so more squarers would only cost DSPs
+    lanes = 1
     div_lanes = max(n for n in range(1, 3) if dim % n == 0)
     return {"D": dim, "IN_BITS": fin.bits, "IN_SIGNED": int(fin.signed), "F": frac, "OUT_BITS": op.out.bits,
             "OUT_MIN": op.out.min, "OUT_MAX": op.out.max,

@@ -1,6 +1,6 @@
 """`vitflow sim` / `make sim`: run the RTL testbenches (every kernel, and the whole-model top vit_accel),
-collect their results, synthesize each kernel and the top with Yosys; writes build/sim/report.json and
-build/sim/resources.json."""
+collect their results, and synthesize every instance of the top with Yosys meanwhile; writes
+build/sim/report.json and build/sim/resources.json."""
 
 from __future__ import annotations
 
@@ -8,11 +8,11 @@ import json
 import os
 import subprocess
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from ..quant.model_file import IntModel, write_atomic
-from .gen import CASES
-from .synth import XC7Z020, synthesize
+from .synth import XC7Z020, synthesize_instances
 from .top import macs_per_image, write_top
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -35,41 +35,56 @@ def run_testbenches(results: Path, full: bool) -> int:
 def run(models: dict[str, IntModel], sim_dir: Path = SIM_DIR, synth: bool = True, full: bool = False,
         log=print) -> dict:
     sim_dir = Path(sim_dir)
-    rc = run_testbenches(sim_dir / "results", full)
+    top_file, instances = write_top(models[TOP_ARCH], sim_dir / "vit_accel" / "synth")
+    with ThreadPoolExecutor(1) as pool:  # Yosys on the top's instances while the testbenches run
+        synthesis = pool.submit(synthesize_instances, instances, sim_dir / "synth_cache") if synth else None
+        rc = run_testbenches(sim_dir / "results", full)
+        resources = _resources(synthesis.result(), instances) if synthesis else None
     results = {p.stem: json.loads(p.read_text()) for p in sorted((sim_dir / "results").glob("*.json"))}
     top = results.pop("vit_accel", None)
     kernels = list(results.values())
     report = {"testbench_exit_code": rc, "kernels": kernels, "top": top}
     if top:
         macs = macs_per_image(models[TOP_ARCH])
-        top.update(macs_per_image=macs, macs_per_cycle=round(macs / top["cycles_per_image"], 1))
+        lanes = sum(i.get("lanes", 0) for i in instances.values())
+        top.update(macs_per_image=macs, macs_per_cycle=round(macs / top["cycles_per_image"], 1),
+                   linear_mac_lanes=lanes)
+        if resources:
+            dsp = resources["total"]["DSP"]
+            top.update(dsp=dsp, macs_per_cycle_per_dsp=round(top["macs_per_cycle"] / max(dsp, 1), 2))
         report.update({k: top.get(k) for k in ("images", "mismatches", "cycles_per_image", "latency_cycles")})
     log(f"{'kernel':<14} {'layer':<20} {'images':>6} {'mismatches':>10} {'latency cyc':>11} {'II cyc/image':>12}")
     for k in kernels + ([top] if top else []):
         log(f"{k['kernel']:<14} {k['layer']:<20} {k.get('images', '-'):>6} {k.get('mismatches', '-'):>10} "
             f"{k.get('latency_cycles', k.get('first_image_cycles', '-')):>11} {k.get('cycles_per_image', '-'):>12}")
     if top:
-        log(f"vit_accel: {top['macs_per_image']:,} MACs per image, {top['macs_per_cycle']} MACs per cycle")
-    if synth:
-        resources = {"device": "xc7z020 (PYNQ-Z2)", "capacity": XC7Z020, "modules": {}}
-        jobs = [(name, case.arch, case.layer, lambda c=case: synthesize(c.module, c.params(models[c.arch],
-                                                                                           sim_dir / "rom")))
-                for name, case in CASES.items()]
-        top_file, summary = write_top(models[TOP_ARCH], sim_dir / "vit_accel" / "synth")
-        jobs.append(("vit_accel", TOP_ARCH, "whole model", lambda: synthesize("vit_accel", {}, top_file)))
-        for name, arch, layer, job in jobs:
-            try:
-                r = job()
-            except RuntimeError as e:  # reported, not hidden: e.g. yowasp's Yosys running out of memory
-                r = {"error": str(e)}
-                log(f"yosys {name:<14} failed: {e}")
-            else:
-                log(f"yosys {name:<14} LUT {r['LUT']:>6} FF {r['FF']:>6} DSP {r['DSP']:>4} BRAM36 {r['BRAM36']:>5}")
-            resources["modules"][name] = {"layer": f"{arch}:{layer}", **r}
-        resources["modules"]["vit_accel"]["instances"] = summary["instances"]
-        if top and "DSP" in resources["modules"]["vit_accel"]:
-            dsp = resources["modules"]["vit_accel"]["DSP"]
-            top.update(dsp=dsp, macs_per_cycle_per_dsp=round(top["macs_per_cycle"] / max(dsp, 1), 2))
+        log(f"vit_accel: {top['macs_per_image']:,} MACs per image, {top['macs_per_cycle']} MACs per cycle "
+            f"({top['linear_mac_lanes']} projection MAC lanes" + (f", {top['dsp']} DSPs)" if "dsp" in top else ")"))
+    if resources:
+        for name, r in resources["modules"].items():
+            log(f"yosys {name:<14} x{r['instances']:<3} LUT {r['LUT']:>6} FF {r['FF']:>6} DSP {r['DSP']:>4} "
+                f"BRAM36 {r['BRAM36']:>5}")
+        t = resources["vit_accel"]
+        log(f"yosys {'vit_accel':<14} total LUT {t['LUT']:>6} FF {t['FF']:>6} DSP {t['DSP']:>4} BRAM36 {t['BRAM36']:>5}"
+            f"  ({', '.join(f'{k} {v:.0%}' for k, v in t['fraction_of_xc7z020'].items())} of an xc7z020)")
         write_atomic(sim_dir / "resources.json", lambda f: f.write(json.dumps(resources, indent=2).encode()))
     write_atomic(sim_dir / "report.json", lambda f: f.write(json.dumps(report, indent=2).encode()))
     return report
+
+
+def _resources(synthesized: dict, instances: dict) -> dict:
+    """resources.json: the top's total, every instance, and per module the sum over its instances."""
+    modules: dict[str, dict] = {}
+    for name, r in synthesized["instances"].items():
+        m = modules.setdefault(instances[name]["module"], {"instances": 0, "LUT": 0, "FF": 0, "DSP": 0,
+                                                           "BRAM36": 0, "LUTRAM": 0})
+        m["instances"] += 1
+        for k in ("LUT", "FF", "DSP", "BRAM36", "LUTRAM"):
+            m[k] += r[k]
+    for m in modules.values():
+        m["fraction_of_xc7z020"] = {k: round(m[k] / XC7Z020[k], 4) for k in XC7Z020}
+    per_instance = {name: {"module": instances[name]["module"], "layer": instances[name].get("layer"),
+                           **{k: v for k, v in r.items() if k != "fraction_of_xc7z020"}}
+                    for name, r in synthesized["instances"].items()}
+    return {"device": "xc7z020 (PYNQ-Z2)", "capacity": XC7Z020, "tool": "Yosys synth_xilinx -family xc7 (yowasp)",
+            "vit_accel": synthesized["total"], "modules": modules, "instances": per_instance}

@@ -60,3 +60,40 @@ def synthesize(module: str, parameters: dict, generated: Path | None = None) -> 
            "LUTRAM": count("RAM32M", "RAM64M", "RAM32X1D", "RAM64X1D", "RAM128X1D", "RAM256X1S")}
     res["fraction_of_xc7z020"] = {k: round(res[k] / XC7Z020[k], 4) for k in XC7Z020}
     return res
+
+
+def synthesize_instances(instances: dict[str, dict], cache_dir: Path, workers: int = 2) -> dict:
+    """Yosys counts of every instance of a generated top (rtl/top.py), each distinct (module, parameters, ROM
+    contents) synthesized once, `workers` at a time, results cached in cache_dir keyed by the Verilog sources
+    too; returns per-instance counts and their sum. A whole flattened top takes yowasp's Yosys over 30 minutes
+    here, the instances a few; cross-instance optimization is what the sum leaves out."""
+    import hashlib
+    from concurrent.futures import ThreadPoolExecutor
+
+    cache_dir = Path(cache_dir)
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    rtl = hashlib.sha256(b"".join(p.read_bytes() for p in sorted(RTL.glob("*.v")))).hexdigest()
+
+    def key(inst: dict) -> str:
+        h = hashlib.sha256(f"{rtl}{inst['module']}{sorted(inst['params'].items())}".encode())
+        for v in inst["params"].values():
+            if isinstance(v, str) and Path(v.strip('"')).is_file():
+                h.update(Path(v.strip('"')).read_bytes())
+        return h.hexdigest()[:16]
+
+    def job(k: str, inst: dict) -> dict:
+        path = cache_dir / f"{inst['module']}-{k}.json"
+        if path.exists():
+            return json.loads(path.read_text())
+        r = synthesize(inst["module"], inst["params"])
+        path.write_text(json.dumps(r))
+        return r
+
+    keys = {name: key(inst) for name, inst in instances.items()}
+    todo = {k: instances[name] for name, k in keys.items()}
+    with ThreadPoolExecutor(workers) as pool:
+        done = dict(zip(todo, pool.map(lambda kv: job(*kv), todo.items())))
+    per = {name: done[k] for name, k in keys.items()}
+    total = {r: sum(p[r] for p in per.values()) for r in ("LUT", "FF", "DSP", "BRAM36", "LUTRAM")}
+    total["fraction_of_xc7z020"] = {k: round(total[k] / XC7Z020[k], 4) for k in XC7Z020}
+    return {"total": total, "instances": per}

@@ -17,7 +17,6 @@ from ..quant.model_file import IntModel, Op
 from . import gen
 from .gen import BUS_BITS
 
-
 # AXI-Lite register byte offsets of rtl/accel_ctrl.v (its header documents the bits); the testbench checks
 # every one against the RTL
 REGISTERS = {"CTRL": 0x00, "STATUS": 0x04, "ERRORS": 0x08, "FRAMES_IN": 0x0C, "FRAMES_OUT": 0x10,
@@ -27,6 +26,8 @@ REGISTERS = {"CTRL": 0x00, "STATUS": 0x04, "ERRORS": 0x08, "FRAMES_IN": 0x0C, "F
 # ports of each kernel's inputs, in the order of op.inputs
 INPUT_PORTS = {"residual_add": ["s_axis_a", "s_axis_b"], "attention": ["s_axis_q", "s_axis_k", "s_axis_v"]}
 NO_TLAST = {("residual_add", "s_axis_b")}  # operands that follow their partner's framing
+AXIL_SIGNALS = ("awaddr", "awvalid", "awready", "wdata", "wstrb", "wvalid", "wready", "bresp", "bvalid", "bready",
+                "araddr", "arvalid", "arready", "rdata", "rresp", "rvalid", "rready")
 
 
 @dataclass
@@ -104,7 +105,8 @@ def macs_per_image(m: IntModel) -> int:
 
 
 def write_top(m: IntModel, out_dir: Path, plan: Plan | None = None) -> tuple[Path, dict]:
-    """Write vit_accel.v and its ROM files into out_dir; returns the file and a summary of the instances."""
+    """Write vit_accel.v and its ROM files into out_dir; returns the file and its instances (name -> module,
+    parameters, layer)."""
     plan = plan or Plan()
     out_dir = Path(out_dir)
     rom_dir = out_dir / "rom"
@@ -118,7 +120,12 @@ def write_top(m: IntModel, out_dir: Path, plan: Plan | None = None) -> tuple[Pat
     if last.out.bits != BUS_BITS or len(shapes[last.name]) != 1:
         raise ValueError(f"{last.name}: the result must be one vector of {BUS_BITS}-bit words")
 
-    decl, body, summary = [], [], {"instances": {}}
+    decl, body = [], []
+    instances: dict[str, dict] = {}  # name -> module, parameters (and layer, lanes where they apply)
+
+    def instance(module: str, name: str, params: dict, ports: str, **info):
+        body.append(f"    {module} #({_params(params)}) {name} (.clk(clk), .rst(rst), {ports});")
+        instances[name] = {"module": module, **info, "params": params}
     for t, w in width.items():
         decl.append(f"    wire [{w - 1}:0] {_wire(t)}_tdata;\n    wire {_wire(t)}_tvalid, {_wire(t)}_tready, "
                     f"{_wire(t)}_tlast;")
@@ -133,18 +140,17 @@ def write_top(m: IntModel, out_dir: Path, plan: Plan | None = None) -> tuple[Pat
         bc = f"{_wire(t)}_bc"
         decl.append(f"    wire [{width[t] - 1}:0] {bc}_tdata;\n    wire {bc}_tlast;\n"
                     f"    wire [{len(uses) - 1}:0] {bc}_tvalid, {bc}_tready;")
-        body.append(f"    axis_broadcast #(.WIDTH({width[t]}), .OUTPUTS({len(uses)})) {bc} (.clk(clk), .rst(rst), "
-                    f"{_bus('s_axis', _wire(t))}, .m_axis_tdata({bc}_tdata), .m_axis_tvalid({bc}_tvalid), "
-                    f".m_axis_tready({bc}_tready), .m_axis_tlast({bc}_tlast));")
+        instance("axis_broadcast", bc, {"WIDTH": width[t], "OUTPUTS": len(uses)},
+                 f"{_bus('s_axis', _wire(t))}, .m_axis_tdata({bc}_tdata), .m_axis_tvalid({bc}_tvalid), "
+                 f".m_axis_tready({bc}_tready), .m_axis_tlast({bc}_tlast)")
         for k, (op, i) in enumerate(uses):
             br = f"{_wire(t)}_to_{_wire(op.name)}_{i}"
             decl.append(f"    wire [{width[t] - 1}:0] {br}_tdata;\n    wire {br}_tvalid, {br}_tready, {br}_tlast;")
             if op.op == "residual_add":  # skip path: wait here while the other branch works
                 depth = 1 << (4 * shapes[t][0] - 1).bit_length()
-                body.append(f"    axis_fifo #(.WIDTH({width[t]}), .DEPTH({depth})) {br}_fifo (.clk(clk), .rst(rst), "
-                            f".s_axis_tdata({bc}_tdata), .s_axis_tvalid({bc}_tvalid[{k}]), "
-                            f".s_axis_tready({bc}_tready[{k}]), .s_axis_tlast({bc}_tlast), {_bus('m_axis', br)});")
-                summary["instances"][f"{br}_fifo"] = {"module": "axis_fifo", "depth": depth, "width": width[t]}
+                instance("axis_fifo", f"{br}_fifo", {"WIDTH": width[t], "DEPTH": depth},
+                         f".s_axis_tdata({bc}_tdata), .s_axis_tvalid({bc}_tvalid[{k}]), "
+                         f".s_axis_tready({bc}_tready[{k}]), .s_axis_tlast({bc}_tlast), {_bus('m_axis', br)}")
             else:
                 body.append(f"    assign {br}_tdata = {bc}_tdata;\n    assign {br}_tlast = {bc}_tlast;\n"
                             f"    assign {br}_tvalid = {bc}_tvalid[{k}];\n    assign {bc}_tready[{k}] = {br}_tready;")
@@ -153,12 +159,10 @@ def write_top(m: IntModel, out_dir: Path, plan: Plan | None = None) -> tuple[Pat
     for op in m.ops:
         p = kernel_params(m, op, plan, rom_dir)
         inst = _wire(op.name)
-        summary["instances"][inst] = {"module": op.op, "layer": op.name,
-                                      **({"lanes": p["LANES"]} if "LANES" in p else {})}
+        info = {"layer": op.name, **({"lanes": p["LANES"]} if op.op in ("linear", "patch_embed") else {})}
         if op.op == "patch_embed":
-            body.append(f"    patch_embed #({_params(p)}) {inst} (.clk(clk), .rst(rst), .enable(run), "
-                        f"{_bus('s_axis', 's_axis')}, {_bus('m_axis', inst)}, .frame_begin(frame_begin), "
-                        f".frame_ok(frame_ok), .frame_error(frame_error));")
+            instance("patch_embed", inst, p, f".enable(run), {_bus('s_axis', 's_axis')}, {_bus('m_axis', inst)}, "
+                     ".frame_begin(frame_begin), .frame_ok(frame_ok), .frame_error(frame_error)", **info)
             continue
         ports = INPUT_PORTS.get(op.op, ["s_axis"])
         buses = [_bus(ports[i], source[(op.name, i)], (op.op, ports[i]) not in NO_TLAST)
@@ -167,14 +171,19 @@ def write_top(m: IntModel, out_dir: Path, plan: Plan | None = None) -> tuple[Pat
             cp = gen.const_stream_params(m, op, rom_dir)
             decl.append(f"    wire [{cp['WIDTH'] - 1}:0] {inst}_const_tdata;\n"
                         f"    wire {inst}_const_tvalid, {inst}_const_tready, {inst}_const_tlast;")
-            body.append(f"    const_stream #({_params(cp)}) {inst}_const (.clk(clk), .rst(rst), "
-                        f"{_bus('m_axis', inst + '_const')});")
+            instance("const_stream", f"{inst}_const", cp, _bus("m_axis", inst + "_const"), layer=op.name)
             buses.append(_bus("s_axis_b", f"{inst}_const", tlast=False))
-        body.append(f"    {op.op} #({_params(p)}) {inst} (.clk(clk), .rst(rst), {', '.join(buses)}, "
-                    f"{_bus('m_axis', inst)});")
-
+        instance(op.op, inst, p, f"{', '.join(buses)}, {_bus('m_axis', inst)}", **info)
     n_words = shapes[last.name][0]
     c, h, w = m.input_shape
+    instance("axis_unpack", "result", {"WORD": BUS_BITS, "WORDS": n_words},
+             f"{_bus('s_axis', _wire(last.name))}, .m_axis_tdata(m_axis_tdata), .m_axis_tvalid(m_axis_tvalid), "
+             ".m_axis_tready(m_axis_tready), .m_axis_tlast(m_axis_tlast)")
+    instance("accel_ctrl", "ctrl", {"IMAGE_BYTES": c * h * w, "RESULT_WORDS": n_words},
+             ", ".join(f".s_axil_{s}(s_axil_{s})" for s in AXIL_SIGNALS) +
+             ", .run(run), .frame_begin(frame_begin), .frame_ok(frame_ok), .frame_error(frame_error), "
+             ".result_done(m_axis_tvalid && m_axis_tready && m_axis_tlast)")
+
     text = f"""// vit_accel: the whole {m.arch} model of the model file as one streaming accelerator.
 // GENERATED by vitflow.rtl.top from the model file; do not edit.
 `default_nettype none
@@ -212,20 +221,6 @@ module vit_accel (
 {chr(10).join(decl)}
 
 {chr(10).join(body)}
-
-    axis_unpack #(.WORD({BUS_BITS}), .WORDS({n_words})) result (.clk(clk), .rst(rst), {_bus('s_axis', _wire(last.name))},
-        .m_axis_tdata(m_axis_tdata), .m_axis_tvalid(m_axis_tvalid), .m_axis_tready(m_axis_tready),
-        .m_axis_tlast(m_axis_tlast));
-
-    accel_ctrl #(.IMAGE_BYTES({c * h * w}), .RESULT_WORDS({n_words})) ctrl (.clk(clk), .rst(rst),
-        .s_axil_awaddr(s_axil_awaddr), .s_axil_awvalid(s_axil_awvalid), .s_axil_awready(s_axil_awready),
-        .s_axil_wdata(s_axil_wdata), .s_axil_wstrb(s_axil_wstrb), .s_axil_wvalid(s_axil_wvalid),
-        .s_axil_wready(s_axil_wready), .s_axil_bresp(s_axil_bresp), .s_axil_bvalid(s_axil_bvalid),
-        .s_axil_bready(s_axil_bready), .s_axil_araddr(s_axil_araddr), .s_axil_arvalid(s_axil_arvalid),
-        .s_axil_arready(s_axil_arready), .s_axil_rdata(s_axil_rdata), .s_axil_rresp(s_axil_rresp),
-        .s_axil_rvalid(s_axil_rvalid), .s_axil_rready(s_axil_rready),
-        .run(run), .frame_begin(frame_begin), .frame_ok(frame_ok), .frame_error(frame_error),
-        .result_done(m_axis_tvalid && m_axis_tready && m_axis_tlast));
 endmodule
 
 `default_nettype wire
@@ -233,4 +228,4 @@ endmodule
     out_dir.mkdir(parents=True, exist_ok=True)
     path = out_dir / "vit_accel.v"
     path.write_text(text)
-    return path, summary
+    return path, instances

@@ -1,0 +1,57 @@
+"""The RTL generators without a simulator: the vit_accel netlist from the model file, its lanes plan, MAC
+count, ROM files, and Yosys on the smallest kernel."""
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from vitflow.host.backends import ModelPaths
+from vitflow.quant.model_file import IntModel
+
+from vitflow.rtl.gen import hex_words, pack_lanes
+from vitflow.rtl.synth import synthesize
+from vitflow.rtl.top import Plan, macs_per_image, write_top
+
+
+def model(arch: str) -> IntModel:
+    return IntModel.load(ModelPaths.resolve(arch, None).model_file)
+
+
+def test_top_instantiates_every_op(tmp_path):
+    m = model("vit")
+    path, instances = write_top(m, tmp_path)
+    text = path.read_text()
+    for op in m.ops:
+        name = op.name.replace(".", "_")
+        assert f" {name} (" in text and instances[name]["module"] == op.op
+    # every ROM file the netlist reads was written
+    for rom in (v.strip('"') for i in instances.values() for v in i["params"].values() if isinstance(v, str)):
+        assert Path(rom).is_file()
+    lanes = {i["layer"]: i["lanes"] for i in instances.values() if "lanes" in i}
+    tokens = 16
+    for layer, n in lanes.items():  # every projection meets the per-token cycle budget of the default plan
+        w = m.array(next(o for o in m.ops if o.name == layer), "weight")
+        per_token = w[0].size * w.shape[0] // n
+        assert per_token * (tokens if layer != "head" else 1) <= Plan().cycles_per_image
+
+
+def test_macs_per_image():
+    # vit: 16 tokens, patch 2x2 -> 48, two blocks of q,k,v,proj 48x48 + MLP 48->96->48, attention 2*N*N*D, head
+    per_block = 16 * (4 * 48 * 48 + 2 * 48 * 96) + 2 * 16 * 16 * 48
+    assert macs_per_image(model("vit")) == 16 * 4 * 48 + 2 * per_block + 48 * 10
+
+
+def test_architecture_without_rtl_kernel_is_named(tmp_path):
+    with pytest.raises(ValueError, match="no RTL kernel for op 'conv'"):
+        write_top(model("mobilevit"), tmp_path)
+
+
+def test_rom_words():
+    assert hex_words(np.array([-1, 5]), 8) == ["ff", "05"]
+    assert pack_lanes(np.array([[1, -2]]), 8) == ["fe01"]
+
+
+def test_yosys_counts_a_kernel():
+    r = synthesize("requant", {"IN_BITS": 19, "OUT_BITS": 8, "SHIFT": 9, "OUT_MIN": -128, "OUT_MAX": 127})
+    assert 0 < r["LUT"] < 100 and r["DSP"] == 0
