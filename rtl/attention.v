@@ -3,10 +3,12 @@
 // buffered a whole image at a time in two banks per stream, so the next image loads while this one computes
 // and the three streams may arrive in any interleaving. One job = one (query token, head); jobs run in a
 // four-stage pipeline advancing together every SLOT cycles:
-//   S: HD multipliers, one key per cycle: scores s_j = q_i,h . k_j,h (+ bias), running max
+//   S: one key per cycle: scores s_j = q_i,h . k_j,h (+ bias), running max; the HD-term dot product in LUTs
+//      (lutdot.v, radix-4 Booth), no DSP
 //   X: t_j = floor((s_j - max) onto 2**-EXP_IN_FRAC), clamped; e_j = lut[t mod 2**E] >> -(t div 2**E); sum
 //   V: inv = floor(2**RECIP_BITS / sum), restoring division, two quotient bits per cycle
-//   C: p_j = min(e_j*inv >> PROB_SHIFT, PROB_MAX); HD multipliers accumulate ctx_d = sum_j p_j v_j,h,d;
+//   C: p_j = min(e_j*inv >> PROB_SHIFT, PROB_MAX) (one DSP); HD/2 multipliers (DSPs), each two lanes' products
+//      packed, accumulate ctx_d = sum_j p_j v_j,h,d;
 //      requantized (requant.v) into head h's slice of output token i, sent after the last head.
 // Backpressure: while the previous output token is not yet taken, the whole pipeline waits at the end of the
 // slot that would replace it (only there: every stage does per-cycle work earlier in the slot).

@@ -33,7 +33,8 @@ module linear #(
 );
     localparam integer GROUPS = N_OUT / LANES;
     localparam integer DEPTH = GROUPS * N_IN;
-    localparam integer PROD_BITS = IN_BITS + 1 + W_BITS;
+    localparam integer X_BITS = IN_BITS + (IN_SIGNED ? 0 : 1);  // the input element as a signed number
+    localparam integer PROD_BITS = X_BITS + W_BITS;
 
     (* rom_style = "block" *) reg [LANES*W_BITS-1:0] weight_rom [0:DEPTH-1];  // BRAM even when shallow
     reg [LANES*ACC_BITS-1:0] bias_rom [0:GROUPS-1];
@@ -60,7 +61,7 @@ module linear #(
 
     // current input element, sign- or zero-extended
     wire [IN_BITS-1:0] x_raw = x[idx*IN_BITS +: IN_BITS];
-    wire signed [IN_BITS:0] x_elem = IN_SIGNED ? {x_raw[IN_BITS-1], x_raw} : {1'b0, x_raw};
+    wire signed [X_BITS-1:0] x_elem = IN_SIGNED ? $signed(x_raw) : $signed({1'b0, x_raw});
 
     wire [LANES*ACC_BITS-1:0] bias_word = bias_rom[group];
 
@@ -71,7 +72,7 @@ module linear #(
     genvar g;
     generate
         for (g = 0; g + 1 < LANES; g = g + 2) begin : pair
-            mul2 #(.X_BITS(IN_BITS + 1), .C_BITS(W_BITS)) mul (.x(x_elem),
+            mul2 #(.X_BITS(X_BITS), .C_BITS(W_BITS)) mul (.x(x_elem),
                 .a(w_word[(g+1)*W_BITS +: W_BITS]), .b(w_word[g*W_BITS +: W_BITS]),
                 .xa(prod[(g+1)*PROD_BITS +: PROD_BITS]), .xb(prod[g*PROD_BITS +: PROD_BITS]));
         end
