@@ -46,11 +46,12 @@ def run(models: dict[str, IntModel], sim_dir: Path = SIM_DIR, synth: bool = True
     report = {"testbench_exit_code": rc, "kernels": kernels, "top": top}
     if top:
         macs = macs_per_image(models[TOP_ARCH])
-        lanes = sum(i.get("lanes", 0) for i in instances.values())
-        top.update(macs_per_image=macs, macs_per_cycle=round(macs / top["cycles_per_image"], 1),
-                   linear_mac_lanes=lanes)
+        lanes = sum(i.get("mac_lanes", 0) for i in instances.values())
+        per_cycle = macs / top["cycles_per_image"]
+        top.update(macs_per_image=macs, macs_per_cycle=round(per_cycle, 1), mac_lanes=lanes,
+                   mac_lane_utilization=round(per_cycle / lanes, 3))
         if resources:
-            dsp = resources["total"]["DSP"]
+            dsp = resources["vit_accel"]["DSP"]
             top.update(dsp=dsp, macs_per_cycle_per_dsp=round(top["macs_per_cycle"] / max(dsp, 1), 2))
         report.update({k: top.get(k) for k in ("images", "mismatches", "cycles_per_image", "latency_cycles")})
     log(f"{'kernel':<14} {'layer':<20} {'images':>6} {'mismatches':>10} {'latency cyc':>11} {'II cyc/image':>12}")
@@ -58,8 +59,9 @@ def run(models: dict[str, IntModel], sim_dir: Path = SIM_DIR, synth: bool = True
         log(f"{k['kernel']:<14} {k['layer']:<20} {k.get('images', '-'):>6} {k.get('mismatches', '-'):>10} "
             f"{k.get('latency_cycles', k.get('first_image_cycles', '-')):>11} {k.get('cycles_per_image', '-'):>12}")
     if top:
-        log(f"vit_accel: {top['macs_per_image']:,} MACs per image, {top['macs_per_cycle']} MACs per cycle "
-            f"({top['linear_mac_lanes']} projection MAC lanes" + (f", {top['dsp']} DSPs)" if "dsp" in top else ")"))
+        log(f"vit_accel: {top['macs_per_image']:,} MACs per image, {top['macs_per_cycle']} MACs per cycle on "
+            f"{top['mac_lanes']} multiplier lanes ({top['mac_lane_utilization']:.0%} busy)"
+            + (f", {top['dsp']} DSPs" if "dsp" in top else ""))
     if resources:
         for name, r in resources["modules"].items():
             log(f"yosys {name:<14} x{r['instances']:<3} LUT {r['LUT']:>6} FF {r['FF']:>6} DSP {r['DSP']:>4} "

@@ -8,7 +8,6 @@ import pytest
 
 from vitflow.host.backends import ModelPaths
 from vitflow.quant.model_file import IntModel
-
 from vitflow.rtl.gen import hex_words, pack_lanes
 from vitflow.rtl.synth import synthesize
 from vitflow.rtl.top import Plan, macs_per_image, write_top
@@ -28,7 +27,7 @@ def test_top_instantiates_every_op(tmp_path):
     # every ROM file the netlist reads was written
     for rom in (v.strip('"') for i in instances.values() for v in i["params"].values() if isinstance(v, str)):
         assert Path(rom).is_file()
-    lanes = {i["layer"]: i["lanes"] for i in instances.values() if "lanes" in i}
+    lanes = {i["layer"]: i["mac_lanes"] for i in instances.values() if i["module"] in ("linear", "patch_embed")}
     tokens = 16
     for layer, n in lanes.items():  # every projection meets the per-token cycle budget of the default plan
         w = m.array(next(o for o in m.ops if o.name == layer), "weight")

@@ -159,7 +159,11 @@ def write_top(m: IntModel, out_dir: Path, plan: Plan | None = None) -> tuple[Pat
     for op in m.ops:
         p = kernel_params(m, op, plan, rom_dir)
         inst = _wire(op.name)
-        info = {"layer": op.name, **({"lanes": p["LANES"]} if op.op in ("linear", "patch_embed") else {})}
+        info = {"layer": op.name}
+        if op.op in ("linear", "patch_embed"):
+            info["mac_lanes"] = p["LANES"]
+        elif op.op == "attention":  # head-dim lanes for the scores and for the context
+            info["mac_lanes"] = 2 * p["D"] // p["HEADS"]
         if op.op == "patch_embed":
             instance("patch_embed", inst, p, f".enable(run), {_bus('s_axis', 's_axis')}, {_bus('m_axis', inst)}, "
                      ".frame_begin(frame_begin), .frame_ok(frame_ok), .frame_error(frame_error)", **info)

