@@ -24,7 +24,7 @@ demo: install
 test: install
 	$(PY) -m pytest -m "not slow" --junitxml=build/test-results.xml $(PYTEST_ARGS)
 
-# Slow suite: training each architecture to its accuracy target.
+# Slow suite: training each architecture to its accuracy target, whole-split C-sim and RTL (vit_accel) runs.
 test-slow: install
 	$(PY) -m pytest -m slow $(PYTEST_ARGS)
 
@@ -42,6 +42,7 @@ clean:
 hls: install
 	$(VITFLOW) hls --arch all
 
-# RTL kernel testbenches (cocotb + Verilator) vs golden, Yosys xc7 resources -> build/sim/{report,resources}.json
+# RTL testbenches (every kernel + the whole vit_accel; cocotb + Verilator) vs golden, Yosys xc7 resources of
+# every instance of the top -> build/sim/{report,resources}.json
 sim: install
 	$(VITFLOW) sim
