@@ -5,7 +5,7 @@ Nothing numeric is typed into the RTL: widths, shifts, saturation bounds and mem
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -15,6 +15,28 @@ from ..quant.golden import tensor_shapes
 from ..quant.model_file import IntModel, Op
 
 BUS_BITS = 32  # AXI-Stream data width of the accelerator's pixel and logit ports (the DMA's)
+
+
+@dataclass
+class Plan:
+    """Parallelism per layer: MAC lanes of each linear (default: the fewest that meet the cycle budget)."""
+
+    cycles_per_image: int = 2000
+    lanes: dict[str, int] = field(default_factory=dict)
+
+    def lanes_for(self, op: Op, n_in: int, n_out: int, tokens: int) -> int:
+        if op.name in self.lanes:
+            return self.lanes[op.name]
+        budget = max(1, self.cycles_per_image // tokens - 4)  # a few cycles of handshake per token
+        return next(lanes for lanes in range(1, n_out + 1) if n_out % lanes == 0 and n_in * n_out // lanes <= budget)
+
+
+def verilog_literal(v) -> str:
+    """A Verilog parameter value: strings as given, negative integers as signed 32-bit hex (exact for -2**31;
+    Yosys' chparam cannot parse a negative decimal literal)."""
+    if isinstance(v, str):
+        return v
+    return str(int(v)) if int(v) >= 0 else f"32'sh{int(v) & 0xFFFFFFFF:08x}"
 
 
 def hex_words(values: np.ndarray, bits: int) -> list[str]:
@@ -73,12 +95,11 @@ def _projection(m: IntModel, op: Op, w: np.ndarray, fin, lanes: int, out_dir: Pa
     layers get the narrowest accumulator that cannot overflow for any input (the adders and the rounding
     stage of every lane shrink with it); a raw layer passes spec.ACC_BITS out."""
     b = m.array(op, "bias")
-    in_frac = fin.frac
     n_out, n_in = w.shape
     if n_out % lanes:
         raise ValueError(f"{op.name}: {n_out} outputs are not a multiple of {lanes} lanes")
     wbits = int(m.config.get("weight_bits", 8))
-    shift = in_frac + op.attrs["w_frac"] - op.out.frac
+    shift = fin.frac + op.attrs["w_frac"] - op.out.frac
     if shift < 0 or (op.attrs.get("raw") and (shift, op.out.bits) != (0, spec.ACC_BITS)):
         raise ValueError(f"{op.name}: output grid finer than the accumulator's (shift {shift})")
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -242,6 +263,33 @@ def _width(m: IntModel, op: Op) -> int:
     return tensor_shapes(m)[op.name][-1]
 
 
+def kernel_params(m: IntModel, op: Op, plan: Plan, rom_dir: Path) -> dict:
+    shapes = tensor_shapes(m)
+    if op.op == "patch_embed":
+        c, h, w = m.input_shape
+        ppb = BUS_BITS // spec.PIXEL.bits
+        if (c * h * w) % ppb:
+            raise ValueError(f"image of {c * h * w} pixels is not a whole number of {BUS_BITS}-bit beats")
+        weight = m.array(op, "weight")
+        lanes = plan.lanes_for(op, weight[0].size, weight.shape[0], shapes[op.name][0])
+        return patch_embed_params(m, op, lanes, rom_dir, ppb)
+    if op.op == "linear":
+        n_out, n_in = m.array(op, "weight").shape
+        tokens = shapes[op.name][0] if len(shapes[op.name]) > 1 else 1
+        return linear_params(m, op, plan.lanes_for(op, n_in, n_out, tokens), rom_dir)
+    if op.op == "residual_add":
+        return residual_add_params(m, op)
+    if op.op == "layernorm":
+        return layernorm_params(m, op)
+    if op.op == "attention":
+        return attention_params(m, op, rom_dir)
+    if op.op == "gelu":
+        return gelu_params(m, op, rom_dir)
+    if op.op == "pool":
+        return pool_params(m, op)
+    raise ValueError(f"{op.name}: no RTL kernel for op '{op.op}' yet (the RTL top covers the vit architecture)")
+
+
 @dataclass(frozen=True)
 class KernelCase:
     """One RTL kernel instance checked by rtl_tests and measured by `vitflow sim`: a layer of a shipped model."""
@@ -253,19 +301,7 @@ class KernelCase:
 
     def params(self, m: IntModel, rom_dir: Path) -> dict:
         op = next(o for o in m.ops if o.name == self.layer)
-        if self.module == "linear":
-            return linear_params(m, op, self.lanes, rom_dir)
-        if self.module == "patch_embed":
-            return patch_embed_params(m, op, self.lanes, rom_dir, BUS_BITS // spec.PIXEL.bits)
-        if self.module == "gelu":
-            return gelu_params(m, op, rom_dir)
-        if self.module == "pool":
-            return pool_params(m, op)
-        if self.module == "layernorm":
-            return layernorm_params(m, op)
-        if self.module == "attention":
-            return attention_params(m, op, rom_dir)
-        return residual_add_params(m, op)
+        return kernel_params(m, op, Plan(lanes={op.name: self.lanes} if self.lanes else {}), rom_dir)
 
 
 CASES = {c.module: c for c in (KernelCase("linear", "vit", "blocks.0.mlp.fc1", lanes=16),

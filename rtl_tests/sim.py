@@ -42,6 +42,8 @@ def run(module: str, test_module: str, parameters: dict, extra_env: dict | None 
                  always=False, build_args=["-Wno-WIDTHEXPAND", "-Wno-WIDTHTRUNC"])
     test_dir = Path(__file__).resolve().parent / module
     env = {"PYTHONPATH": os.pathsep.join([str(test_dir), os.environ.get("PYTHONPATH", "")]), **(extra_env or {})}
+    if os.environ.get("VITFLOW_SIM_RESULTS"):  # where testbenches leave their results for `vitflow sim`
+        env["VITFLOW_SIM_RESULTS"] = os.environ["VITFLOW_SIM_RESULTS"]
     runner.test(hdl_toplevel=module, test_module=test_module, build_dir=build_dir, test_dir=test_dir, extra_env=env)
     return build_dir
 
@@ -54,7 +56,4 @@ def run_case(module: str, rom_dir: Path, images: int = 20) -> Path:
 
     case = CASES[module]
     m = IntModel.load(ModelPaths.resolve(case.arch, None).model_file)
-    env = {"IMAGES": str(images)}
-    if os.environ.get("VITFLOW_SIM_RESULTS"):
-        env["VITFLOW_SIM_RESULTS"] = os.environ["VITFLOW_SIM_RESULTS"]
-    return run(module, f"test_{module}", case.params(m, Path(rom_dir)), env)
+    return run(module, f"test_{module}", case.params(m, Path(rom_dir)), {"IMAGES": str(images)})

@@ -27,6 +27,16 @@ async def receive(sink: AxiStreamSink) -> AxiStreamFrame:
     return await with_timeout(sink.recv(), FRAME_TIMEOUT_US, "us")
 
 
+def set_pauses(ports, rng: random.Random, p: float) -> None:
+    """Random pauses of probability p on cocotbext-axi sources/sinks; p = 0 removes them."""
+    for s in ports:
+        if p:
+            s.set_pause_generator(iter(lambda: rng.random() < p, None))
+        else:
+            s.clear_pause_generator()
+            s.pause = False  # clearing the generator keeps its last value
+
+
 def model_op(arch: str, name: str):
     m = IntModel.load(ModelPaths.resolve(arch, None).model_file)
     return m, next(o for o in m.ops if o.name == name)
@@ -59,8 +69,11 @@ async def check_images(dut, m: IntModel, op, images, prefixes: list[str], pause:
     rng = random.Random(1)
     sources = [AxiStreamSource(AxiStreamBus.from_prefix(dut, p), dut.clk, dut.rst) for p in prefixes]
     sink = AxiStreamSink(AxiStreamBus.from_prefix(dut, "m_axis"), dut.clk, dut.rst)
-    for p, s in zip([*prefixes, "m_axis"], [*sources, sink]):
-        s.set_pause_generator(iter(lambda: rng.random() < pause, None) if pauses is None else pauses(p))
+    if pauses is None:
+        set_pauses([*sources, sink], rng, pause)
+    else:
+        for p, s in zip([*prefixes, "m_axis"], [*sources, sink]):
+            s.set_pause_generator(pauses(p))
     if hasattr(dut, "enable"):  # kernels at the accelerator's input wait for the RUN bit
         dut.enable.value = 1
     dut.rst.value = 1
@@ -82,9 +95,7 @@ async def check_images(dut, m: IntModel, op, images, prefixes: list[str], pause:
         tokens += len(per_input[0])  # input tokens
     cycles = (cocotb.utils.get_sim_time(unit="ns") - start) / CLOCK_NS
     # throughput without pauses: the same images again, back to back
-    for s in [*sources, sink]:
-        s.clear_pause_generator()
-        s.pause = False  # clearing the generator keeps its last value
+    set_pauses([*sources, sink], rng, 0)
     start = cocotb.utils.get_sim_time(unit="ns")
     for per_input in images:
         for src, t, x in zip(sources, dict.fromkeys(op.inputs), per_input):

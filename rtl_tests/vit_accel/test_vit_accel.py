@@ -15,9 +15,8 @@ import pytest
 from cocotb.clock import Clock
 from cocotb.triggers import ClockCycles
 from cocotbext.axi import AxiLiteBus, AxiLiteMaster, AxiStreamBus, AxiStreamFrame, AxiStreamSink, AxiStreamSource
-from stream import receive
+from stream import CLOCK_NS, receive, set_pauses
 
-CLOCK_NS = 10
 ARCH = "vit"
 
 
@@ -67,12 +66,7 @@ class Harness:
         await self.axil.write_dword(self.regs[reg], value)
 
     def pauses(self, p: float):
-        for s in (self.source, self.sink):
-            if p:
-                s.set_pause_generator(iter(lambda: self.rng.random() < p, None))
-            else:
-                s.clear_pause_generator()
-                s.pause = False
+        set_pauses((self.source, self.sink), self.rng, p)
 
     async def send(self, images: np.ndarray):
         for img in images:
@@ -191,10 +185,7 @@ def run_top(images: int):
     from vitflow.rtl.top import write_top
 
     top, _ = write_top(model(), SIM_BUILD / "vit_accel" / "gen")
-    env = {"IMAGES": str(images)}
-    if os.environ.get("VITFLOW_SIM_RESULTS"):
-        env["VITFLOW_SIM_RESULTS"] = os.environ["VITFLOW_SIM_RESULTS"]
-    run("vit_accel", "test_vit_accel", {}, env, generated=[top])
+    run("vit_accel", "test_vit_accel", {}, {"IMAGES": str(images)}, generated=[top])
 
 
 def test_vit_accel():
