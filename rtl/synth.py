@@ -13,6 +13,7 @@ from .gen import verilog_literal
 
 RTL = Path(__file__).resolve().parent
 XC7Z020 = {"LUT": 53_200, "FF": 106_400, "DSP": 220, "BRAM36": 140}  # PYNQ-Z2
+SLOW_FIRST = {"attention": 1000, "linear": 100}  # scheduling order of synthesize_instances
 
 
 def synthesize(module: str, parameters: dict) -> dict:
@@ -77,6 +78,10 @@ def synthesize_instances(instances: dict[str, dict], cache_dir: Path, workers: i
 
     keys = {name: key(inst) for name, inst in instances.items()}
     todo = {k: instances[name] for name, k in keys.items()}
+    # the slowest runs first, so that the workers finish together (attention takes minutes, linears ~30 s
+    # growing with their lanes, the rest ~10 s)
+    todo = dict(sorted(todo.items(), key=lambda kv: -SLOW_FIRST.get(kv[1]["module"], 0)
+                       - kv[1]["params"].get("LANES", 0)))
     with ThreadPoolExecutor(workers) as pool:
         done = dict(zip(todo, pool.map(lambda kv: job(*kv), todo.items())))
     per = {name: done[k] for name, k in keys.items()}

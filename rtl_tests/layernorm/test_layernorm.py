@@ -32,7 +32,7 @@ async def edge_tokens(dut):
     assert r["mismatches"] == 0
 
 
-def test_layernorm(tmp_path):
+def test_layernorm():
     from sim import run_case
 
-    run_case("layernorm", tmp_path)
+    run_case("layernorm")

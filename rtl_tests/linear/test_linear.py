@@ -9,7 +9,7 @@ async def images_under_backpressure(dut):
     await check_case(dut, "linear", ["s_axis"])
 
 
-def test_linear(tmp_path):
+def test_linear():
     from sim import run_case
 
-    run_case("linear", tmp_path)
+    run_case("linear")

@@ -9,7 +9,7 @@ async def images_under_backpressure(dut):
     await check_case(dut, "patch_embed", ["s_axis"])
 
 
-def test_patch_embed(tmp_path):
+def test_patch_embed():
     from sim import run_case
 
-    run_case("patch_embed", tmp_path)
+    run_case("patch_embed")

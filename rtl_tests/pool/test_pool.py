@@ -9,7 +9,7 @@ async def images_under_backpressure(dut):
     await check_case(dut, "pool", ["s_axis"])
 
 
-def test_pool(tmp_path):
+def test_pool():
     from sim import run_case
 
-    run_case("pool", tmp_path)
+    run_case("pool")

@@ -9,7 +9,7 @@ async def images_under_backpressure(dut):
     await check_case(dut, "residual_add", ["s_axis_a", "s_axis_b"])
 
 
-def test_residual_add(tmp_path):
+def test_residual_add():
     from sim import run_case
 
-    run_case("residual_add", tmp_path)
+    run_case("residual_add")

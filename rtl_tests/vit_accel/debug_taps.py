@@ -63,4 +63,4 @@ if __name__ == "__main__":
     from vitflow.rtl.top import write_top
 
     top, _ = write_top(model(), SIM_BUILD / "vit_accel" / "gen")
-    run("vit_accel", "debug_taps", {}, generated=[top])
+    run("vit_accel", "debug_taps", {}, generated=[top], internals=True)
