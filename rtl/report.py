@@ -12,7 +12,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from ..quant.model_file import IntModel, write_atomic
-from .synth import XC7Z020, synthesize_instances
+from .synth import RESOURCES, XC7Z020, synthesize_instances
 from .top import macs_per_image, write_top
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -35,7 +35,7 @@ def run_testbenches(results: Path, full: bool) -> int:
 def run(models: dict[str, IntModel], sim_dir: Path = SIM_DIR, synth: bool = True, full: bool = False,
         log=print) -> dict:
     sim_dir = Path(sim_dir)
-    top_file, instances = write_top(models[TOP_ARCH], sim_dir / "vit_accel" / "synth")
+    _, instances = write_top(models[TOP_ARCH], sim_dir / "vit_accel" / "synth")
     with ThreadPoolExecutor(1) as pool:  # Yosys on the top's instances while the testbenches run
         synthesis = pool.submit(synthesize_instances, instances, sim_dir / "synth_cache") if synth else None
         rc = run_testbenches(sim_dir / "results", full)
@@ -78,10 +78,9 @@ def _resources(synthesized: dict, instances: dict) -> dict:
     """resources.json: the top's total, every instance, and per module the sum over its instances."""
     modules: dict[str, dict] = {}
     for name, r in synthesized["instances"].items():
-        m = modules.setdefault(instances[name]["module"], {"instances": 0, "LUT": 0, "FF": 0, "DSP": 0,
-                                                           "BRAM36": 0, "LUTRAM": 0})
+        m = modules.setdefault(instances[name]["module"], {"instances": 0, **dict.fromkeys(RESOURCES, 0)})
         m["instances"] += 1
-        for k in ("LUT", "FF", "DSP", "BRAM36", "LUTRAM"):
+        for k in RESOURCES:
             m[k] += r[k]
     for m in modules.values():
         m["fraction_of_xc7z020"] = {k: round(m[k] / XC7Z020[k], 4) for k in XC7Z020}

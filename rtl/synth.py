@@ -13,7 +13,15 @@ from .gen import verilog_literal
 
 RTL = Path(__file__).resolve().parent
 XC7Z020 = {"LUT": 53_200, "FF": 106_400, "DSP": 220, "BRAM36": 140}  # PYNQ-Z2
+RESOURCES = ("LUT", "FF", "DSP", "BRAM36", "LUTRAM")  # what synthesize counts
 SLOW_FIRST = {"attention": 1000, "linear": 100}  # scheduling order of synthesize_instances
+
+
+def _rom_file(value) -> Path | None:
+    """The file a parameter names (a quoted path string, as rtl/gen.py writes ROM parameters), else None."""
+    if isinstance(value, str) and Path(value.strip('"')).is_file():
+        return Path(value.strip('"'))
+    return None
 
 
 def synthesize(module: str, parameters: dict) -> dict:
@@ -22,9 +30,9 @@ def synthesize(module: str, parameters: dict) -> dict:
         # yowasp's WebAssembly Yosys sees only its working folder: copy the sources and ROM files there
         params = dict(parameters)
         for k, v in parameters.items():
-            if isinstance(v, str) and Path(v.strip('"')).is_file():
-                shutil.copy(v.strip('"'), tmp)
-                params[k] = f'"{Path(v.strip(chr(34))).name}"'
+            if rom := _rom_file(v):
+                shutil.copy(rom, tmp)
+                params[k] = f'"{rom.name}"'
         sources = sorted(RTL.glob("*.v"))  # the module and what it instantiates (requant, ...)
         for src in sources:
             shutil.copy(src, tmp)
@@ -65,8 +73,8 @@ def synthesize_instances(instances: dict[str, dict], cache_dir: Path, workers: i
     def key(inst: dict) -> str:
         h = hashlib.sha256(f"{rtl}{inst['module']}{sorted(inst['params'].items())}".encode())
         for v in inst["params"].values():
-            if isinstance(v, str) and Path(v.strip('"')).is_file():
-                h.update(Path(v.strip('"')).read_bytes())
+            if rom := _rom_file(v):
+                h.update(rom.read_bytes())
         return h.hexdigest()[:16]
 
     def job(k: str, inst: dict) -> dict:
@@ -86,6 +94,6 @@ def synthesize_instances(instances: dict[str, dict], cache_dir: Path, workers: i
     with ThreadPoolExecutor(workers) as pool:
         done = dict(zip(todo, pool.map(lambda kv: job(*kv), todo.items())))
     per = {name: done[k] for name, k in keys.items()}
-    total = {r: sum(p[r] for p in per.values()) for r in ("LUT", "FF", "DSP", "BRAM36", "LUTRAM")}
+    total = {r: sum(p[r] for p in per.values()) for r in RESOURCES}
     total["fraction_of_xc7z020"] = {k: round(total[k] / XC7Z020[k], 4) for k in XC7Z020}
     return {"total": total, "instances": per}

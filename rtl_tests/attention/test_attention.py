@@ -141,4 +141,5 @@ def test_attention_swin():
 
     for layer in SWIN_LAYERS:
         m, op = model_op("swin", layer)
-        run("attention", "test_attention", attention_params(m, op, rom_dir("attention", "swin", layer)), {"SWIN_LAYER": layer, "IMAGES": "8"})
+        params = attention_params(m, op, rom_dir("attention", "swin", layer))
+        run("attention", "test_attention", params, {"SWIN_LAYER": layer, "IMAGES": "8"})
