@@ -178,14 +178,15 @@ def layernorm_params(m: IntModel, op: Op) -> dict:
     quot_bits = (c_up * (m0 + 1) // m0).bit_length()
     if 2 * root_bits > 64 or num_max.bit_length() > 64:
         raise ValueError(f"{op.name}: {dim} features overflow rtl/layernorm.v's 64-bit constant products")
-    # one squarer (a DSP; it also squares sum(x)) and two dividers per cycle: about 4*D/3 + 20 cycles per token,
-    # under the projections' 2*D, so more squarers would only cost DSPs
+    # one squarer (a DSP; it also squares sum(x)) and two pipelined dividers: about
+    # max(D + 5, D/2 + ROOT_BITS + QUOT_BITS + 10) cycles per token, under the projections' 2*D, so more squarers
+    # would only cost DSPs
     lanes = 1
     div_lanes = max(n for n in range(1, 3) if dim % n == 0)
     return {"D": dim, "IN_BITS": fin.bits, "IN_SIGNED": int(fin.signed), "F": frac, "OUT_BITS": op.out.bits,
             "OUT_MIN": op.out.min, "OUT_MAX": op.out.max,
             "SUM_BITS": max(dim * fin.max, -dim * fin.min - 1).bit_length() + 1,
-            "MAG_BITS": mag_max.bit_length(), "XSQ_BITS": (dim * max(fin.min**2, fin.max**2)).bit_length(),
+            "XSQ_BITS": (dim * max(fin.min**2, fin.max**2)).bit_length(),
             "ROOT_BITS": root_bits,
             "NUM_BITS": num_max.bit_length(), "QUOT_BITS": quot_bits, "LANES": lanes, "DIV_LANES": div_lanes}
 
