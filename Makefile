@@ -5,7 +5,7 @@ PY     := $(VENV)/bin/python
 VITFLOW := $(VENV)/bin/vitflow
 PYTEST_ARGS ?=
 
-.PHONY: install demo test test-slow train lint clean hls sim
+.PHONY: install demo test test-slow train lint clean hls sim timing
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -46,3 +46,8 @@ hls: install
 # every instance of the top -> build/sim/{report,resources}.json
 sim: install
 	$(VITFLOW) sim
+
+# Place and route of every distinct kernel instance of the top (yowasp Yosys + nextpnr-ecp5, LFE5UM5G-85F speed 8,
+# out of context): Fmax per instance, the top's clock, critical paths -> build/sim/timing.json
+timing: install
+	$(VITFLOW) timing

@@ -225,6 +225,16 @@ def cmd_sim(args) -> int:
     return 1 if bad else 0
 
 
+def cmd_timing(args) -> int:
+    """Place and route of every kernel instance of the top (nextpnr-ecp5, out of context): build/sim/timing.json."""
+    from ..quant.model_file import IntModel
+    from ..rtl.timing import TARGET_MHZ, run
+
+    report = run(IntModel.load(ModelPaths.resolve("vit", None).model_file), Path(args.build_dir))
+    print(f"wrote {Path(args.build_dir) / 'timing.json'}")
+    return 1 if report["top"]["clock_mhz"] < TARGET_MHZ else 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = Parser(prog="vitflow", description="Tiny ViTs from PyTorch to bit-exact integer hardware.")
     sub = p.add_subparsers(dest="cmd", required=True, parser_class=Parser)
@@ -274,6 +284,10 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--no-synth", action="store_true", help="skip Yosys")
     r.add_argument("--full", action="store_true", help="also the whole digits test set through vit_accel (slow)")
     r.set_defaults(func=cmd_sim)
+
+    tm = sub.add_parser("timing", help="place and route of every kernel of the top, ECP5 out of context (make timing)")
+    tm.add_argument("--build-dir", default="build/sim")
+    tm.set_defaults(func=cmd_timing)
 
     d = sub.add_parser("demo", help="the shipped models on the digits test split")
     d.set_defaults(func=cmd_demo)

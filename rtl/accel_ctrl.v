@@ -52,6 +52,8 @@ module accel_ctrl #(
     reg [7:0] awaddr;
     reg aw_full, w_full;
     reg [31:0] wdata;
+    // registers are written whole and word-aligned; CTRL and ERRORS use the low data bits only
+    wire unused_axil = &{1'b0, s_axil_wstrb, s_axil_araddr[1:0], awaddr[1:0], wdata[31:2]};
     assign s_axil_awready = !aw_full;
     assign s_axil_wready = !w_full;
     assign s_axil_bresp = 2'b00;

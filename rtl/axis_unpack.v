@@ -19,8 +19,10 @@ module axis_unpack #(
 );
     reg [WORDS*WORD-1:0] data;
     reg last, full;
-    reg [$clog2(WORDS+1)-1:0] word;
-    wire final_word = word == WORDS - 1;
+    localparam integer WB = WORDS > 1 ? $clog2(WORDS) : 1;  // word index bits
+    localparam [WB-1:0] LAST = WORDS[WB-1:0] - 1'b1;
+    reg [WB-1:0] word;  // the word on the output; back to 0 after the last, so always a valid index
+    wire final_word = word == LAST;
 
     assign s_axis_tready = !full;
     assign m_axis_tvalid = full;
@@ -39,7 +41,7 @@ module axis_unpack #(
                 word <= 0;
             end
         end else if (m_axis_tready) begin
-            word <= word + 1'b1;
+            word <= final_word ? {WB{1'b0}} : word + 1'b1;
             if (final_word) full <= 1'b0;
         end
     end

@@ -17,10 +17,13 @@ module const_stream #(
     reg [WIDTH-1:0] rom [0:TOKENS-1];
     initial $readmemh(ROM_FILE, rom);
 
-    reg [$clog2(TOKENS+1)-1:0] token;
+    localparam integer TB = TOKENS > 1 ? $clog2(TOKENS) : 1;  // token index bits
+    localparam [TB-1:0] LAST = TOKENS[TB-1:0] - 1'b1;
+
+    reg [TB-1:0] token;
     assign m_axis_tdata = rom[token];
     assign m_axis_tvalid = !rst;
-    assign m_axis_tlast = token == TOKENS - 1;
+    assign m_axis_tlast = token == LAST;
 
     always @(posedge clk) begin
         if (rst) token <= 0;

@@ -37,8 +37,10 @@ module gelu #(
         for (g = 0; g < N; g = g + 1) begin : element
             reg [BITS-1:0] table_rom [0:(1<<BITS)-1];
             initial $readmemh(TABLE_FILE, table_rom);
-            always @(posedge clk)  // index = code - IN_MIN, modulo 2**BITS
-                if (s_axis_tready) m_axis_tdata[g*BITS +: BITS] <= table_rom[s_axis_tdata[g*BITS +: BITS] - IN_MIN[BITS-1:0]];
+            // index = code - IN_MIN, modulo 2**BITS (a BITS-wide wire: Icarus widens it inside the brackets)
+            wire [BITS-1:0] index = s_axis_tdata[g*BITS +: BITS] - IN_MIN[BITS-1:0];
+            always @(posedge clk)
+                if (s_axis_tready) m_axis_tdata[g*BITS +: BITS] <= table_rom[index];
         end
     endgenerate
 endmodule

