@@ -6,6 +6,7 @@ atomically. Golden model, HLS, RTL and host read models only through `IntModel.l
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import tempfile
@@ -90,6 +91,18 @@ class IntModel:
         return {"format": FORMAT, "version": VERSION, "arch": self.arch, "config": self.config,
                 "input": {"name": self.input_name, "shape": self.input_shape, "format": self.input_fmt.to_json()},
                 "ops": [op.to_json() for op in self.ops], "output": self.output, "meta": self.meta}
+
+    def identity(self) -> int:
+        """32 bits that name what the model computes: a SHA-256 of the header without its provenance (meta) and
+        of every integer array. The RTL generator writes it into the bitstream (MODEL_ID register); the driver
+        refuses an accelerator that reports another."""
+        h = hashlib.sha256(json.dumps({k: v for k, v in self.header().items() if k != "meta"},
+                                      sort_keys=True).encode())
+        for key in sorted(self.arrays):
+            a = np.ascontiguousarray(self.arrays[key], np.int64)
+            h.update(f"{key}{a.shape}".encode())
+            h.update(a.tobytes())
+        return int.from_bytes(h.digest()[:4], "big")
 
     def save(self, path: str | os.PathLike) -> None:
         validate(self)

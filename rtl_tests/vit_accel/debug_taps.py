@@ -61,10 +61,11 @@ async def taps(dut):
 
 
 if __name__ == "__main__":
-    from sim import SIM_BUILD, run
+    from sim import run
     from test_vit_accel import model
 
+    from vitflow.rtl.rtlsim import top_dir
     from vitflow.rtl.top import write_top
 
-    top, _ = write_top(model(), SIM_BUILD / "vit_accel" / "gen")
+    top, _ = write_top(model(), top_dir(model()))
     run("vit_accel", "debug_taps", {}, generated=[top], internals=True)

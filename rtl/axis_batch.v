@@ -1,0 +1,56 @@
+// axis_batch: turns a DMA transfer of BATCH images (TLAST only on the transfer's last beat, as the Xilinx AXI
+// DMA sends in simple mode) into one frame per image for patch_embed, by adding TLAST on the last beat of every
+// image but the batch's last; that one keeps the transfer's own TLAST, so patch_embed's frame check still drops
+// a batch that ends early or late. A TLAST anywhere restarts the count (the next beat begins a new batch).
+// Pass-through: no register on the data path.
+`default_nettype none
+
+module axis_batch #(
+    parameter integer WIDTH = 32,        // tdata bits
+    parameter integer IMAGE_BEATS = 16,  // beats per image (>= 1)
+    parameter integer BATCH_BITS = 16    // width of the batch size input
+) (
+    input  wire                  clk,
+    input  wire                  rst,
+    input  wire [BATCH_BITS-1:0] batch,         // images per transfer (0 counts as 1); change only when idle
+    input  wire [WIDTH-1:0]      s_axis_tdata,
+    input  wire                  s_axis_tvalid,
+    output wire                  s_axis_tready,
+    input  wire                  s_axis_tlast,
+    output wire [WIDTH-1:0]      m_axis_tdata,
+    output wire                  m_axis_tvalid,
+    input  wire                  m_axis_tready,
+    output wire                  m_axis_tlast
+);
+    localparam integer BB = IMAGE_BEATS > 1 ? $clog2(IMAGE_BEATS) : 1;  // beat index bits
+    localparam [BB-1:0] LAST_BEAT = IMAGE_BEATS[BB-1:0] - 1'b1;
+
+    reg [BB-1:0] beat;               // beat of the current image
+    reg [BATCH_BITS-1:0] image;      // image of the current batch
+    wire image_end = beat == LAST_BEAT;
+    wire batch_last = image + 1'b1 >= batch;  // the batch's last image (batch 0 or 1: every image)
+
+    assign m_axis_tdata = s_axis_tdata;
+    assign m_axis_tvalid = s_axis_tvalid;
+    assign s_axis_tready = m_axis_tready;
+    assign m_axis_tlast = s_axis_tlast || (image_end && !batch_last);
+
+    always @(posedge clk) begin
+        if (rst) begin
+            beat <= {BB{1'b0}};
+            image <= {BATCH_BITS{1'b0}};
+        end else if (s_axis_tvalid && m_axis_tready) begin
+            if (s_axis_tlast) begin
+                beat <= {BB{1'b0}};
+                image <= {BATCH_BITS{1'b0}};
+            end else if (image_end) begin
+                beat <= {BB{1'b0}};
+                image <= batch_last ? {BATCH_BITS{1'b0}} : image + 1'b1;
+            end else begin
+                beat <= beat + 1'b1;
+            end
+        end
+    end
+endmodule
+
+`default_nettype wire
