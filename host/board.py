@@ -42,13 +42,13 @@ class Board:
 
     def __init__(self, model: IntModel, bitstream: str | Path, pynq=None, timeout_s: float = 2.0,
                  max_batch: int = MAX_BATCH):
-        self.pynq = pynq or import_pynq()
         bitstream = Path(bitstream)
         if not bitstream.is_file():
             raise UserError(f"bitstream {bitstream} not found: build it with `make bitstream` (needs Vivado) and "
                             "copy the .bit with its .hwh beside it")
         if bitstream.suffix == ".bit" and not bitstream.with_suffix(".hwh").is_file():
             raise UserError(f"{bitstream.with_suffix('.hwh')} not found: the overlay's address map comes from it")
+        self.pynq = pynq or import_pynq()
         overlay = self.pynq.Overlay(str(bitstream))
         try:
             self.dma, self.accel = getattr(overlay, DMA), getattr(overlay, ACCEL)
