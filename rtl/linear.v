@@ -1,8 +1,14 @@
 // linear kernel: one token vector in, one requantized token vector out (golden_kernels.linear).
 // LANES multiply-accumulate lanes share each input element (two lanes per multiplier, see mul2); a token
-// takes N_OUT/LANES * N_IN + 1 cycles, and the next token starts while the previous result waits for the
-// sink. Weights and biases come from ROM files that rtl/gen.py writes from the model file; the weight ROM
-// has one synchronous read port, so it can live in block RAM.
+// takes N_OUT/LANES * N_IN cycles: an issue stage walks (group, element) once per cycle and the next token
+// starts the cycle after the previous one's last element, while that one is still in the pipeline.
+// Weights and biases come from ROM files that rtl/gen.py writes from the model file; the weight ROM has one
+// synchronous read port, so it can live in block RAM.
+// Pipeline (one carry chain, multiplier or wide mux per stage; valid/first/last bits travel beside the data,
+// whose registers have no enable): 1. weight word (block RAM) and input element (N_IN:1 mux), 2. both again
+// (the RAM's output register), 3-6. mul2, 7. accumulators (bias as the first addend of a group), then
+// requant straight from the accumulators into the group's slot of the result. The only stall: the issue of
+// a group-0 element whose result would overwrite a result that still waits for the output register.
 `default_nettype none
 
 module linear #(
@@ -33,8 +39,16 @@ module linear #(
 );
     localparam integer GROUPS = N_OUT / LANES;
     localparam integer DEPTH = GROUPS * N_IN;
-    localparam integer X_BITS = IN_BITS + (IN_SIGNED ? 0 : 1);  // the input element as a signed number
+    localparam integer X_BITS = IN_BITS + (IN_SIGNED != 0 ? 0 : 1);  // the input element as a signed number
     localparam integer PROD_BITS = X_BITS + W_BITS;
+    localparam integer MUL_LAT = 4;                              // mul2's latency
+    localparam integer ST_P = 2 + MUL_LAT;                       // pipeline stage of the products
+    localparam integer ST_A = ST_P + 1;                          // stage of the accumulators
+    localparam integer ST_R = ST_A + 1;                          // stage of the rounded sums (requant_reg)
+    localparam integer GB = GROUPS > 1 ? $clog2(GROUPS) : 1;    // counter widths
+    localparam integer IB = N_IN > 1 ? $clog2(N_IN) : 1;
+    localparam integer RB = DEPTH > 1 ? $clog2(DEPTH) : 1;
+    localparam integer LAST_IDX = N_IN - 1, LAST_GROUP = GROUPS - 1;  // as [IB-1:0], [GB-1:0] below
 
     (* rom_style = "block" *) reg [LANES*W_BITS-1:0] weight_rom [0:DEPTH-1];  // BRAM even when shallow
     reg [LANES*ACC_BITS-1:0] bias_rom [0:GROUPS-1];
@@ -43,95 +57,148 @@ module linear #(
         $readmemh(BIAS_FILE, bias_rom);
     end
 
-    // busy: accumulating a token; y_full: its result waits for the output register
-    reg busy, y_full, last, y_last;
-    reg fresh;                           // the accumulators start a group: read the bias instead
+    // ---- issue: one (group, element) per cycle while busy
+    reg busy, last;                      // last: the token's TLAST
     reg [N_IN*IN_BITS-1:0] x;
+    reg [GB-1:0] group;
+    reg [IB-1:0] idx;
+    reg [RB-1:0] rd;        // weight word of (group, idx)
+    // result: y_busy from the issue of a token's last element until its result moved to the output
+    // register; y_full once all its groups are in y
+    reg y_busy, y_full, y_last;
     reg [N_OUT*OUT_BITS-1:0] y;
-    reg [$clog2(GROUPS+1)-1:0] group;
-    reg [$clog2(N_IN+1)-1:0] idx;
-    reg [$clog2(DEPTH+1)-1:0] rd;        // next weight word to read
-    reg [LANES*W_BITS-1:0] w_word;
-    reg [LANES*ACC_BITS-1:0] acc;
 
+    wire idx_last = idx == LAST_IDX[IB-1:0];
+    wire stall = y_busy && group == 0 && idx_last;  // group 0's result would land on a waiting result
+    wire issue = busy && !stall;
+    wire tok_end = issue && idx_last && group == LAST_GROUP[GB-1:0];
     wire out_free = !m_axis_tvalid || m_axis_tready;
-    assign s_axis_tready = !busy && (!y_full || out_free);
+    assign s_axis_tready = !busy || tok_end;
     wire take = s_axis_tvalid && s_axis_tready;
-    wire group_done = busy && idx == N_IN - 1;
 
-    // current input element, sign- or zero-extended
-    wire [IN_BITS-1:0] x_raw = x[idx*IN_BITS +: IN_BITS];
-    wire signed [X_BITS-1:0] x_elem = IN_SIGNED ? $signed(x_raw) : $signed({1'b0, x_raw});
+    // ---- stage flags: valid, first / last element of a group, group; [k] describes stage k's data
+    reg [ST_R:1] pv, pl;
+    reg [ST_P:1] pf;
+    reg [GB-1:0] pg [1:ST_R];
+    integer k;
+    always @(posedge clk) begin
+        pg[1] <= group;
+        for (k = 2; k <= ST_R; k = k + 1) pg[k] <= pg[k-1];
+        pf <= {pf[ST_P-1:1], idx == 0};
+        pl <= {pl[ST_R-1:1], idx_last};
+        if (rst) pv <= 0;
+        else pv <= {pv[ST_R-1:1], issue};
+    end
 
-    wire [LANES*ACC_BITS-1:0] bias_word = bias_rom[group];
-
-    // products (two lanes per multiplier), next accumulators, requantized outputs
-    wire [LANES*PROD_BITS-1:0] prod;
-    wire [LANES*ACC_BITS-1:0] acc_next;
-    wire [LANES*OUT_BITS-1:0] lane_out;
-    genvar g;
+    // ---- stages 1, 2: weight word and input element, each registered twice
+    reg [LANES*W_BITS-1:0] w_word, w_q;
+    reg [IN_BITS-1:0] x_elem, x_q;
+    always @(posedge clk) begin
+        w_word <= weight_rom[rd];
+        x_elem <= issue ? x[idx*IN_BITS +: IN_BITS] : {IN_BITS{1'b0}};  // a bubble adds 0 to the accumulators
+        w_q <= w_word;
+        x_q <= x_elem;
+    end
+    wire signed [X_BITS-1:0] xs;
     generate
-        for (g = 0; g + 1 < LANES; g = g + 2) begin : pair
-            mul2 #(.X_BITS(X_BITS), .C_BITS(W_BITS)) mul (.x(x_elem),
-                .a(w_word[(g+1)*W_BITS +: W_BITS]), .b(w_word[g*W_BITS +: W_BITS]),
-                .xa(prod[(g+1)*PROD_BITS +: PROD_BITS]), .xb(prod[g*PROD_BITS +: PROD_BITS]));
-        end
-        if (LANES % 2) begin : odd
-            assign prod[(LANES-1)*PROD_BITS +: PROD_BITS] = x_elem * $signed(w_word[(LANES-1)*W_BITS +: W_BITS]);
-        end
-        for (g = 0; g < LANES; g = g + 1) begin : lane
-            // the bias enters as the first addend (a mux inside the adder's LUTs, not after it)
-            assign acc_next[g*ACC_BITS +: ACC_BITS] =
-                $signed(fresh ? bias_word[g*ACC_BITS +: ACC_BITS] : acc[g*ACC_BITS +: ACC_BITS]) +
-                $signed(prod[g*PROD_BITS +: PROD_BITS]);
-            requant #(.IN_BITS(ACC_BITS), .OUT_BITS(OUT_BITS), .SHIFT(SHIFT), .OUT_MIN(OUT_MIN), .OUT_MAX(OUT_MAX))
-                rq (.x(acc_next[g*ACC_BITS +: ACC_BITS]), .y(lane_out[g*OUT_BITS +: OUT_BITS]));
+        if (IN_SIGNED != 0) begin : x_signed
+            assign xs = x_q;
+        end else begin : x_unsigned
+            assign xs = {1'b0, x_q};
         end
     endgenerate
 
-    // one read port each: the weight word for the next cycle (synchronous)
-    wire [$clog2(DEPTH+1)-1:0] w_addr = take ? 0 : rd;
+    // ---- stages 3-5: products (two lanes per multiplier)
+    wire [LANES*PROD_BITS-1:0] prod;
+    genvar g;
+    generate
+        for (g = 0; g + 1 < LANES; g = g + 2) begin : pair
+            mul2 #(.X_BITS(X_BITS), .C_BITS(W_BITS)) mul (.clk(clk), .x(xs),
+                .a(w_q[(g+1)*W_BITS +: W_BITS]), .b(w_q[g*W_BITS +: W_BITS]),
+                .xa(prod[(g+1)*PROD_BITS +: PROD_BITS]), .xb(prod[g*PROD_BITS +: PROD_BITS]));
+        end
+        if (LANES % 2 == 1) begin : odd  // the same four registers as mul2
+            reg signed [X_BITS-1:0] x1, xr;
+            reg signed [W_BITS-1:0] w1, wr;
+            reg signed [PROD_BITS-1:0] p, pr;
+            always @(posedge clk) begin
+                x1 <= xs;
+                w1 <= w_q[(LANES-1)*W_BITS +: W_BITS];
+                xr <= x1;
+                wr <= w1;
+                p <= xr * wr;
+                pr <= p;
+            end
+            assign prod[(LANES-1)*PROD_BITS +: PROD_BITS] = pr;
+        end
+    endgenerate
+
+    // ---- stage 6: accumulators; a group's first product adds to its bias (a mux inside the adder's LUTs)
+    reg [LANES*ACC_BITS-1:0] bias_q, acc;
+    wire [LANES*OUT_BITS-1:0] lane_out;
+    always @(posedge clk) bias_q <= bias_rom[pg[ST_P-1]];  // the bias of the group entering stage ST_P
+    generate
+        for (g = 0; g < LANES; g = g + 1) begin : lane
+            wire [PROD_BITS-1:0] pr_ = prod[g*PROD_BITS +: PROD_BITS];
+            wire [ACC_BITS-1:0] addend = {{(ACC_BITS-PROD_BITS){pr_[PROD_BITS-1]}}, pr_};  // sign-extended
+            always @(posedge clk)
+                acc[g*ACC_BITS +: ACC_BITS] <=
+                    (pf[ST_P] ? bias_q[g*ACC_BITS +: ACC_BITS] : acc[g*ACC_BITS +: ACC_BITS]) + addend;
+            requant_reg #(.IN_BITS(ACC_BITS), .OUT_BITS(OUT_BITS), .SHIFT(SHIFT), .OUT_MIN(OUT_MIN),
+                          .OUT_MAX(OUT_MAX))
+                rq (.clk(clk), .x(acc[g*ACC_BITS +: ACC_BITS]), .y(lane_out[g*OUT_BITS +: OUT_BITS]));
+        end
+    endgenerate
+    wire group_done = pv[ST_R] && pl[ST_R];  // lane_out holds a finished group
+
     always @(posedge clk) begin
-        if (take || busy) w_word <= weight_rom[w_addr];
+        if (take) begin
+            x <= s_axis_tdata;
+            last <= s_axis_tlast;
+        end
     end
+    generate
+        for (g = 0; g < GROUPS; g = g + 1) begin : slot
+            localparam integer G = g;
+            always @(posedge clk)
+                if (group_done && pg[ST_R] == G[GB-1:0]) y[g*LANES*OUT_BITS +: LANES*OUT_BITS] <= lane_out;
+        end
+    endgenerate
 
     always @(posedge clk) begin
         if (rst) begin
             busy <= 1'b0;
+            group <= 0;
+            idx <= 0;
+            rd <= 0;
+            y_busy <= 1'b0;
             y_full <= 1'b0;
+            y_last <= 1'b0;
+            m_axis_tdata <= 0;
             m_axis_tvalid <= 1'b0;
             m_axis_tlast <= 1'b0;
         end else begin
+            // issue; the counters rest at 0 between tokens
+            if (take) busy <= 1'b1;
+            else if (tok_end) busy <= 1'b0;
+            if (issue) begin
+                idx <= idx_last ? 0 : idx + 1'b1;
+                if (idx_last) group <= group == LAST_GROUP[GB-1:0] ? 0 : group + 1'b1;
+                rd <= tok_end ? 0 : rd + 1'b1;
+            end
+            // result to the output register; a token's last group completes its result
             if (m_axis_tready) m_axis_tvalid <= 1'b0;
-            if (y_full && out_free) begin  // result to the output register
+            if (y_full && out_free) begin
                 m_axis_tdata <= y;
                 m_axis_tlast <= y_last;
                 m_axis_tvalid <= 1'b1;
                 y_full <= 1'b0;
+                y_busy <= 1'b0;
             end
-            if (take) begin
-                x <= s_axis_tdata;
-                last <= s_axis_tlast;
-                busy <= 1'b1;
-                group <= 0;
-                idx <= 0;
-                rd <= 1;
-                fresh <= 1'b1;
-            end else if (busy) begin
-                acc <= acc_next;
-                fresh <= group_done;
-                rd <= rd + 1'b1;
-                idx <= group_done ? 0 : idx + 1'b1;
-                if (group_done) begin
-                    // group done: keep its LANES outputs, start the next group from its biases
-                    y[group*LANES*OUT_BITS +: LANES*OUT_BITS] <= lane_out;
-                    group <= group + 1'b1;
-                    if (group == GROUPS - 1) begin
-                        busy <= 1'b0;
-                        y_full <= 1'b1;
-                        y_last <= last;
-                    end
-                end
+            if (group_done && pg[ST_R] == LAST_GROUP[GB-1:0]) y_full <= 1'b1;
+            if (tok_end) begin
+                y_busy <= 1'b1;
+                y_last <= last;
             end
         end
     end

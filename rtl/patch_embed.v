@@ -9,7 +9,7 @@ module patch_embed #(
     parameter integer C = 1, H = 8, W = 8,   // image channels, height, width
     parameter integer P = 2,                 // patch size = stride
     parameter integer PIX_BITS = 8,          // unsigned pixel width
-    parameter integer PIX_PER_BEAT = 4,      // pixels per input beat, a power of two dividing C*H*W
+    parameter integer PIX_PER_BEAT = 4,      // pixels per input beat, a power of two (>= 2) dividing C*H*W
     // the projection, as rtl/linear.v
     parameter integer N_OUT = 8, LANES = 4, W_BITS = 8, ACC_BITS = 32, OUT_BITS = 8, SHIFT = 0,
     parameter integer OUT_MIN = -128, OUT_MAX = 127,
@@ -33,33 +33,37 @@ module patch_embed #(
     localparam integer N_IN = C * P * P;
     localparam integer BEATS = C * H * W / PIX_PER_BEAT;
     localparam integer LOG_PPB = $clog2(PIX_PER_BEAT);
-    localparam integer AB = $clog2(C * H * W + 1);
+    localparam integer AB = $clog2(C * H * W);   // pixel address; its counters (below) have this width too
+    localparam integer BB = $clog2(BEATS + 2);   // beat counter
+    localparam integer EB = $clog2(N_IN + 1);    // patch element counter
+    // constants as AB / BB / EB-bit part-selects below
+    localparam integer LAST_BEAT = BEATS - 1, LAST_K = P - 1, LAST_E = N_IN - 1;
+    localparam integer LAST_PH = H / P - 1, LAST_PW = W / P - 1, HW = H * W;
 
     // ---- input: store a frame, counting beats to check TLAST
     reg [PIX_PER_BEAT*PIX_BITS-1:0] image [0:BEATS-1];
     reg loading;                              // 1 while accepting the pixels of the next frame
-    reg [$clog2(BEATS+2)-1:0] beat;           // beats of the current frame so far (saturates at BEATS)
+    reg [BB-1:0] beat;                        // beats of the current frame so far (saturates at BEATS)
     assign s_axis_tready = loading && enable;
     wire take = s_axis_tvalid && s_axis_tready;
-    wire whole = beat == BEATS - 1;
+    wire whole = beat == LAST_BEAT[BB-1:0];
     assign frame_begin = take && beat == 0;
     assign frame_ok = take && s_axis_tlast && whole;
     assign frame_error = take && s_axis_tlast && !whole;
 
-    always @(posedge clk) if (take && beat < BEATS) image[beat] <= s_axis_tdata;
+    always @(posedge clk) if (take && beat < BEATS[BB-1:0]) image[beat[AB-LOG_PPB-1:0]] <= s_axis_tdata;
 
     // ---- gather: patch vectors, one pixel per cycle from the stored frame
-    reg [$clog2(H/P+1)-1:0] ph;               // patch grid row, column of the current token
-    reg [$clog2(W/P+1)-1:0] pw;
-    reg [$clog2(C+1)-1:0] ec;                 // next element to read: channel, row, column in the patch
-    reg [$clog2(P+1)-1:0] ekh, ekw;
-    reg [$clog2(N_IN+1)-1:0] e, rd_e;         // element index being read / arriving
+    reg [AB-1:0] ph, pw;                      // patch grid row, column of the current token
+    reg [AB-1:0] ec, ekh, ekw;                // next element to read: channel, row, column in the patch
+    reg [EB-1:0] e, rd_e;                     // element index being read / arriving
     reg reading, rd_valid, tok_full;
     reg [N_IN*PIX_BITS-1:0] tok;
     reg [PIX_PER_BEAT*PIX_BITS-1:0] rd_word;
-    reg [LOG_PPB:0] rd_byte;
-    wire [AB-1:0] addr = ec * (H * W) + (ph * P + ekh) * W + pw * P + ekw;
-    wire last_token = ph == H / P - 1 && pw == W / P - 1;
+    reg [LOG_PPB-1:0] rd_byte;
+    // (HW[AB-1:0] wraps to 0 when C = 1, where ec is 0 anyway)
+    wire [AB-1:0] addr = ec * HW[AB-1:0] + (ph * P[AB-1:0] + ekh) * W[AB-1:0] + pw * P[AB-1:0] + ekw;
+    wire last_token = ph == LAST_PH[AB-1:0] && pw == LAST_PW[AB-1:0];
     wire tok_ready;
 
     always @(posedge clk) begin
@@ -71,7 +75,7 @@ module patch_embed #(
             tok_full <= 1'b0;
         end else begin
             if (take) begin
-                beat <= s_axis_tlast ? 0 : (beat < BEATS ? beat + 1'b1 : beat);
+                beat <= s_axis_tlast ? 0 : (beat < BEATS[BB-1:0] ? beat + 1'b1 : beat);
                 if (frame_ok) begin  // gather the frame's tokens before loading the next
                     loading <= 1'b0;
                     reading <= 1'b1;
@@ -81,24 +85,24 @@ module patch_embed #(
             // issue one read per cycle until the token's last element
             rd_valid <= reading;
             if (reading) begin
-                rd_word <= image[addr >> LOG_PPB];
-                rd_byte <= addr[LOG_PPB:0] & (PIX_PER_BEAT - 1);
+                rd_word <= image[addr[AB-1:LOG_PPB]];
+                rd_byte <= addr[LOG_PPB-1:0];
                 rd_e <= e;
                 e <= e + 1'b1;
-                if (ekw != P - 1) ekw <= ekw + 1'b1;
+                if (ekw != LAST_K[AB-1:0]) ekw <= ekw + 1'b1;
                 else begin
                     ekw <= 0;
-                    if (ekh != P - 1) ekh <= ekh + 1'b1;
+                    if (ekh != LAST_K[AB-1:0]) ekh <= ekh + 1'b1;
                     else begin
                         ekh <= 0;
                         ec <= ec + 1'b1;
                     end
                 end
-                if (e == N_IN - 1) reading <= 1'b0;
+                if (e == LAST_E[EB-1:0]) reading <= 1'b0;
             end
             if (rd_valid) begin
                 tok[rd_e*PIX_BITS +: PIX_BITS] <= rd_word[rd_byte*PIX_BITS +: PIX_BITS];
-                if (rd_e == N_IN - 1) tok_full <= 1'b1;
+                if (rd_e == LAST_E[EB-1:0]) tok_full <= 1'b1;
             end
             // token handed to the projection: next patch, or back to loading after the last
             if (tok_full && tok_ready) begin
@@ -108,7 +112,7 @@ module patch_embed #(
                     loading <= 1'b1;
                 end else begin
                     reading <= 1'b1;
-                    if (pw != W / P - 1) pw <= pw + 1'b1;
+                    if (pw != LAST_PW[AB-1:0]) pw <= pw + 1'b1;
                     else begin
                         pw <= 0;
                         ph <= ph + 1'b1;

@@ -18,7 +18,7 @@ module requant #(
     wire signed [Q_BITS-1:0] q;  // x * 2**-SHIFT rounded half to even
     generate
         if (SHIFT == 0) begin : exact
-            assign q = x;
+            assign q = {x[IN_BITS-1], x};
         end else begin : round
             wire signed [Q_BITS-2:0] kept = x[IN_BITS-1:SHIFT];  // floor
             wire above_half, up;
@@ -29,13 +29,32 @@ module requant #(
             end
             // dropped bits > half: up; == half: up when the kept value is odd (to even)
             assign up = x[SHIFT-1] && (above_half || kept[0]);
-            assign q = kept + $signed({1'b0, up});
+            assign q = {kept[Q_BITS-2], kept} + {{(Q_BITS-1){1'b0}}, up};
+        end
+    endgenerate
+
+    // q and the bounds (32-bit integers) compared at CW bits, each sign-extended
+    localparam integer CW = Q_BITS > 32 ? Q_BITS : 32;
+    wire signed [CW-1:0] qw, lo, hi;
+    generate
+        if (Q_BITS < 32) begin : widen_q
+            assign qw = {{(32-Q_BITS){q[Q_BITS-1]}}, q};
+            assign lo = OUT_MIN;
+            assign hi = OUT_MAX;
+        end else if (Q_BITS == 32) begin : same
+            assign qw = q;
+            assign lo = OUT_MIN;
+            assign hi = OUT_MAX;
+        end else begin : widen_bounds
+            assign qw = q;
+            assign lo = {{(Q_BITS-32){OUT_MIN[31]}}, OUT_MIN[31:0]};
+            assign hi = {{(Q_BITS-32){OUT_MAX[31]}}, OUT_MAX[31:0]};
         end
     endgenerate
 
     always @* begin
-        if (q < OUT_MIN) y = OUT_MIN[OUT_BITS-1:0];
-        else if (q > OUT_MAX) y = OUT_MAX[OUT_BITS-1:0];
+        if (qw < lo) y = OUT_MIN[OUT_BITS-1:0];
+        else if (qw > hi) y = OUT_MAX[OUT_BITS-1:0];
         else y = q[OUT_BITS-1:0];
     end
 endmodule

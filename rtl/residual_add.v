@@ -37,8 +37,11 @@ module residual_add #(
     genvar g;
     generate
         for (g = 0; g < N; g = g + 1) begin : element
-            wire signed [W-1:0] sum = ($signed(s_axis_a_tdata[g*BITS +: BITS]) <<< A_SHIFT) +
-                                      ($signed(s_axis_b_tdata[g*BITS +: BITS]) <<< B_SHIFT);
+            wire [BITS-1:0] a = s_axis_a_tdata[g*BITS +: BITS];
+            wire [BITS-1:0] b = s_axis_b_tdata[g*BITS +: BITS];
+            wire signed [W-1:0] ae = {{(W-BITS){a[BITS-1]}}, a};  // sign-extended to the sum's width
+            wire signed [W-1:0] be = {{(W-BITS){b[BITS-1]}}, b};
+            wire signed [W-1:0] sum = (ae <<< A_SHIFT) + (be <<< B_SHIFT);
             requant #(.IN_BITS(W), .OUT_BITS(OUT_BITS), .SHIFT(SHIFT), .OUT_MIN(OUT_MIN), .OUT_MAX(OUT_MAX))
                 rq (.x(sum), .y(sum_out[g*OUT_BITS +: OUT_BITS]));
         end
