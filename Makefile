@@ -5,14 +5,14 @@ PY     := $(VENV)/bin/python
 VITFLOW := $(VENV)/bin/vitflow
 PYTEST_ARGS ?=
 
-.PHONY: install demo test test-slow train lint clean hls sim timing
+.PHONY: install demo test test-slow train lint clean hls sim timing bitstream package
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	# torch first and pinned: the CPU wheel on disk; anything else pulls a multi-GB CUDA build
 	$(PY) -m pip install -q torch==2.13.0
-	$(PY) -m pip install -q -e '.[test,sim]'
+	$(PY) -m pip install -q -e '.[all]'
 	touch $@
 
 install: $(VENV)/.installed
@@ -51,3 +51,15 @@ sim: install
 # out of context): Fmax per instance, the top's clock, critical paths -> build/sim/timing.json
 timing: install
 	$(VITFLOW) timing
+
+# Vivado project for the PYNQ-Z2 (PS7 + AXI DMA + vit_accel) -> build/board/vit_accel.tcl; with vivado on PATH
+# also vit_accel.bit + vit_accel.hwh (without: one line, exit 0)
+bitstream: install
+	$(VITFLOW) bitstream
+
+# What goes onto the board: the overlay (when built), the model file, the digits test split and a wheel that
+# installs with numpy + Pillow only
+package: bitstream
+	cp model/pretrained/vit.npz model/data/digits_test.npz build/board/
+	$(PY) -m pip wheel -q --no-deps -w build/board .
+	@ls build/board

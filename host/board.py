@@ -123,9 +123,12 @@ class Board:
             ch.start()
 
     def cycles_per_image(self) -> float | None:
-        """Busy cycles per image since the counters were cleared (the accelerator's own count)."""
-        frames = self.read("FRAMES_OUT")
-        return self.read("BUSY_CYCLES") / frames if frames else None
+        """Steady-state cycles per image from the accelerator's own counters since they were cleared: busy
+        cycles less the first image's latency, over the images after it (a batch streams back to back)."""
+        frames, busy, latency = self.read("FRAMES_OUT"), self.read("BUSY_CYCLES"), self.read("LATENCY")
+        if frames > 1 and busy > latency:
+            return (busy - latency) / (frames - 1)
+        return busy / frames if frames else None
 
     def close(self) -> None:
         for bufs in self._buffers.values():

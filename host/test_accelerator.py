@@ -39,15 +39,33 @@ def test_bad_input_is_one_line():
 
 
 def test_board_backend_needs_a_board(tmp_path):
+    from vitflow.host.board import Board
+
     bit = tmp_path / "vit_accel.bit"
     bit.write_bytes(b"")
-    with pytest.raises(UserError, match="--bitstream"):
-        Accelerator(backend="board")
-    with pytest.raises(UserError, match=r"\.hwh"):
-        Accelerator(backend="board", bitstream=bit)
-    bit.with_suffix(".hwh").write_text("")
     try:
         import pynq  # noqa: F401
     except ImportError:
         with pytest.raises(UserError, match="runs on a PYNQ board"):
             Accelerator(backend="board", bitstream=bit)
+    model = Accelerator(backend="golden").model
+    with pytest.raises(UserError, match="not found"):
+        Board(model, tmp_path / "missing.bit", pynq=object())
+    with pytest.raises(UserError, match=r"\.hwh"):
+        Board(model, bit, pynq=object())
+
+
+def test_cli_infer_rtlsim_equals_golden(tmp_path, capsys):
+    import json
+
+    from vitflow.host.cli import main
+
+    files = []
+    for k, img in enumerate(images(3)):
+        files.append(str(tmp_path / f"img{k}.npy"))
+        np.save(files[-1], img)
+    out = {}
+    for backend in ("golden", "rtlsim"):
+        assert main(["infer", "--backend", backend, "--json", *files]) == 0
+        out[backend] = json.loads(capsys.readouterr().out)["results"]
+    assert out["rtlsim"] == out["golden"]

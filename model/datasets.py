@@ -1,7 +1,9 @@
 """Data sets as uint8 images [N, C, H, W] (PIXEL grid: value p/256) with int64 labels. Nothing is downloaded.
 
 - digits: scikit-learn's bundled 8x8 digits, the embedded default. Pixels 0..16 scaled by 16 (16 -> 255),
-  split with train_test_split(test_size=0.2, random_state=0, stratify=y): 1,437 train / 360 test images.
+  split with train_test_split(test_size=0.2, random_state=0, stratify=y): 1,437 train / 360 test images. The
+  test split also ships as data/digits_test.npz (`python -m vitflow.model.datasets` writes it), so evaluating
+  needs no scikit-learn: without it, digits() has the test split only (training needs the `train` extra).
 - mnist: IDX files (optionally .gz) from a folder the user names; zero-padded 28x28 -> 32x32 so that every
   architecture's token grid and pooled count are powers of two.
 - cifar10: the python batches (data_batch_1..5, test_batch) from a folder the user names.
@@ -45,7 +47,7 @@ class Dataset:
 
     @property
     def num_classes(self) -> int:
-        return int(max(self.y_train.max(), self.y_test.max())) + 1
+        return int(max(self.y_train.max(initial=0), self.y_test.max(initial=0))) + 1
 
 
 def load_dataset(name: str, data_dir: str | Path | None = None) -> Dataset:
@@ -61,7 +63,39 @@ def load_dataset(name: str, data_dir: str | Path | None = None) -> Dataset:
     return mnist(folder) if name == "mnist" else cifar10(folder)
 
 
+DIGITS_TEST_FILE = Path(__file__).resolve().parent / "data" / "digits_test.npz"
+
+
 def digits() -> Dataset:
+    """The digits split from scikit-learn; without scikit-learn, the shipped test split and no training images."""
+    try:
+        return digits_sklearn()
+    except ImportError:
+        x, y = digits_test()
+        return Dataset("digits", np.zeros((0, *x.shape[1:]), np.uint8), np.zeros(0, np.int64), x, y, patch=2)
+
+
+def digits_test() -> tuple[np.ndarray, np.ndarray]:
+    """The shipped digits test split: uint8 images [360, 1, 8, 8], int64 labels."""
+    try:
+        with np.load(DIGITS_TEST_FILE, allow_pickle=False) as z:
+            return z["x_test"], z["y_test"]
+    except (OSError, KeyError, ValueError) as e:
+        raise DataError(f"{DIGITS_TEST_FILE} is missing or unreadable ({type(e).__name__}): reinstall vitflow, "
+                        "or install scikit-learn (pip install 'vitflow[train]')") from None
+
+
+def save_digits_test(path: Path = DIGITS_TEST_FILE) -> Path:
+    """Write the test split of digits_sklearn() to `path` (once; the file is shipped in the package)."""
+    from ..quant.model_file import write_atomic
+
+    d = digits_sklearn()
+    write_atomic(Path(path), lambda f: np.savez_compressed(f, x_test=d.x_test, y_test=d.y_test))
+    Path(path).chmod(0o644)  # a package data file, not a private temporary
+    return Path(path)
+
+
+def digits_sklearn() -> Dataset:
     from sklearn.datasets import load_digits
     from sklearn.model_selection import train_test_split
 
@@ -129,3 +163,7 @@ def cifar10(folder: Path) -> Dataset:
     xte, yte = _cifar_batch(folder / "test_batch")
     return Dataset("cifar10", np.concatenate([t[0] for t in train]), np.concatenate([t[1] for t in train]),
                    xte, yte, patch=8)
+
+
+if __name__ == "__main__":
+    print(f"wrote {save_digits_test()}")

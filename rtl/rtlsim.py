@@ -79,6 +79,7 @@ def logits(model_file: Path, images: np.ndarray, timeout_s: float = 600.0) -> tu
 
     m = IntModel.load(model_file)
     top = write_top(m, top_dir(m))[0]
+    log = top.parent / "rtlsim.log"  # Verilator's and cocotb's output, kept out of the command's own
     with tempfile.TemporaryDirectory() as tmp:
         np.save(Path(tmp) / "images.npy", np.asarray(images, np.uint8))
         env = {"RTLSIM_IO": tmp, "RTLSIM_MODEL": str(Path(model_file).resolve()), "RTLSIM_TOP": str(top),
@@ -86,7 +87,7 @@ def logits(model_file: Path, images: np.ndarray, timeout_s: float = 600.0) -> tu
         saved = {k: os.environ.get(k) for k in env}
         os.environ.update(env)  # the runner passes the environment on to the simulator
         try:
-            run("vit_accel", "vitflow.rtl.rtlsim", {}, env, generated=[top], test_dir=Path(tmp))
+            run("vit_accel", "vitflow.rtl.rtlsim", {}, env, generated=[top], test_dir=Path(tmp), log_file=log)
         finally:
             for k, v in saved.items():
                 if v is None:
@@ -95,5 +96,5 @@ def logits(model_file: Path, images: np.ndarray, timeout_s: float = 600.0) -> tu
                     os.environ[k] = v
         out = Path(tmp) / "logits.npy"
         if not out.is_file():
-            raise RuntimeError("the rtlsim run ended without results (see the simulator's log above)")
+            raise RuntimeError(f"the rtlsim run ended without results: see {log}")
         return np.load(out), json.loads((Path(tmp) / "counters.json").read_text())

@@ -54,12 +54,14 @@ def simulator() -> str:
 
 
 def run(module: str, test_module: str, parameters: dict, extra_env: dict | None = None,
-        generated: list[Path] = (), internals: bool = False, test_dir: Path | None = None) -> Path:
+        generated: list[Path] = (), internals: bool = False, test_dir: Path | None = None,
+        log_file: Path | None = None) -> Path:
     """Build `module` (rtl/<module>.v, or one of the `generated` sources) with `parameters` on the simulator
     of `simulator()` and run the cocotb tests of `test_module`, found in and run from `test_dir` (default
     rtl_tests/<module>); under pytest a failing cocotb test fails the caller. On Verilator only the signals of
     `module` itself are visible to the testbench unless `internals` (every signal, as cocotb's default
-    --public-flat-rw does: for the whole top that makes 3x the C++ and a 4x slower model)."""
+    --public-flat-rw does: for the whole top that makes 3x the C++ and a 4x slower model). `log_file`: the
+    build's and the simulation's output go there instead of the terminal."""
     sim = simulator()
     sources = sorted(RTL.glob("*.v")) + [Path(g) for g in generated]
     digest = hashlib.sha256(json.dumps(parameters, sort_keys=True).encode())
@@ -82,11 +84,13 @@ def run(module: str, test_module: str, parameters: dict, extra_env: dict | None 
     from cocotb_tools.runner import get_runner
 
     runner = get_runner(sim)
+    logs = {"log_file": log_file} if log_file else {}
     runner.build(sources=sources, hdl_toplevel=module, parameters=parameters, build_dir=build_dir,
-                 always=False, **build)
+                 always=False, **build, **logs)
     test_dir = Path(test_dir or TESTBENCHES / module)
     env = {"PYTHONPATH": os.pathsep.join([str(test_dir), os.environ.get("PYTHONPATH", "")]), **(extra_env or {})}
     # where testbenches leave their results for `vitflow sim` (cycles, images): the Verilator runs' only
     env["VITFLOW_SIM_RESULTS"] = os.environ.get("VITFLOW_SIM_RESULTS", "") if sim == "verilator" else ""
-    runner.test(hdl_toplevel=module, test_module=test_module, build_dir=build_dir, test_dir=test_dir, extra_env=env)
+    runner.test(hdl_toplevel=module, test_module=test_module, build_dir=build_dir, test_dir=test_dir, extra_env=env,
+                **logs)
     return build_dir
