@@ -94,7 +94,7 @@ async def bitstream_of_another_model_refused(dut):
     assert message and "another model" in message and "MODEL_ID" in message
 
 
-def test_board_driver(simulator):
+def run_board(simulator: str, images: int, **env) -> None:
     if simulator == "icarus":
         pytest.skip("the driver's rung runs on Verilator; Icarus covers the top's own testbench")
     from sim import run
@@ -103,4 +103,16 @@ def test_board_driver(simulator):
     from vitflow.rtl.top import write_top
 
     top, _ = write_top(model(), top_dir(model()))
-    run("vit_accel", "test_board", {}, {"TOP": str(top), "IMAGES": os.environ.get("IMAGES", "20")}, generated=[top])
+    run("vit_accel", "test_board", {}, {"TOP": str(top), "IMAGES": str(images), **env}, generated=[top])
+
+
+def test_board_driver(simulator):
+    run_board(simulator, int(os.environ.get("IMAGES", "20")))
+
+
+@pytest.mark.slow
+def test_board_driver_whole_test_set(simulator):
+    """The driver on the whole digits test split (and the edge images) against the simulated top."""
+    from vitflow.model.datasets import digits
+
+    run_board(simulator, len(digits().x_test), COCOTB_TEST_FILTER="batches_match_golden")
