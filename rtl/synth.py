@@ -25,6 +25,22 @@ def _rom_file(value) -> Path | None:
     return None
 
 
+def module_sources(module: str) -> list[Path]:
+    """rtl/<module>.v and the files of every module it instantiates, transitively (one module per file, named
+    after it): what a result of `module` depends on, so that editing one kernel leaves the others' caches valid."""
+    files = {p.stem: p for p in RTL.glob("*.v")}
+    found: dict[str, Path] = {}
+    todo = [module]
+    while todo:
+        name = todo.pop()
+        if name in found or name not in files:
+            continue
+        found[name] = files[name]
+        text = files[name].read_text()
+        todo += [n for n in files if n != name and re.search(rf"^\s*{n}(\s*#|\s+\w)", text, re.M)]
+    return sorted(found.values())
+
+
 def stage_sources(folder: Path, module: str, parameters: dict) -> tuple[str, str]:
     """Copy every rtl/*.v and the ROM files that `parameters` name into `folder` (yowasp's WebAssembly tools
     see only their working folder); returns Yosys' read command and the chparam command (empty without
@@ -34,7 +50,7 @@ def stage_sources(folder: Path, module: str, parameters: dict) -> tuple[str, str
         if rom := _rom_file(v):
             shutil.copy(rom, folder)
             params[k] = f'"{rom.name}"'
-    sources = sorted(RTL.glob("*.v"))  # the module and what it instantiates (requant, ...)
+    sources = module_sources(module)  # the module and what it instantiates (requant, ...)
     for src in sources:
         shutil.copy(src, folder)
     chparams = " ".join(f"-set {k} {verilog_literal(v)}" for k, v in params.items())
@@ -73,16 +89,17 @@ def synthesize(module: str, parameters: dict) -> dict:
 def run_distinct(instances: dict[str, dict], cache_dir: Path, tool, tag: str, workers: int = 2) -> dict:
     """tool(module, params) for every instance of a generated top (rtl/top.py), each distinct (module,
     parameters, ROM contents) once, `workers` at a time, results cached in cache_dir keyed by `tag` (the tool
-    and its script's version) and the Verilog sources too; returns instance name -> result."""
+    and its script's version) and the module's own Verilog sources too; returns instance name -> result."""
     import hashlib
     from concurrent.futures import ThreadPoolExecutor
 
     cache_dir = Path(cache_dir)
     cache_dir.mkdir(parents=True, exist_ok=True)
-    rtl = hashlib.sha256(b"".join(p.read_bytes() for p in sorted(RTL.glob("*.v")))).hexdigest()
+    rtl = {m: hashlib.sha256(b"".join(p.read_bytes() for p in module_sources(m))).hexdigest()
+           for m in {i["module"] for i in instances.values()}}
 
     def key(inst: dict) -> str:
-        h = hashlib.sha256(f"{tag}{rtl}{inst['module']}{sorted(inst['params'].items())}".encode())
+        h = hashlib.sha256(f"{tag}{rtl[inst['module']]}{inst['module']}{sorted(inst['params'].items())}".encode())
         for v in inst["params"].values():
             if rom := _rom_file(v):
                 h.update(rom.read_bytes())
