@@ -15,6 +15,14 @@ from ..quant.golden import tensor_shapes
 from ..quant.model_file import IntModel, Op
 
 BUS_BITS = 32  # AXI-Stream data width of the accelerator's pixel and logit ports (the DMA's)
+# A linear with more MAC lanes than this builds its lane pairs split (rtl/mul2_split.v: one lane on the
+# multiplier, the other in LUTs) instead of packed (rtl/mul2.v: both lanes in one multiply, which an ECP5
+# builds as two multipliers and an adder in one cycle). Measured out of context (nextpnr-ecp5, LFE5UM5G-85F-8):
+# packed, 24 lanes (attn q/k/v/proj) 138-172 MHz depending on the layer and seed (attn_k 137.8, attn_v 142.7),
+# 48 lanes (mlp fc1 / fc2) 146 / 132 MHz: the multiplier plus adder step; split, fc1 180-190 MHz, fc2 175-182
+# (3 seeds). Split costs LUTs (fc1 on an xc7 per Yosys: 3,326 LUT split, 1,808 packed; same 24 DSP), so the
+# narrow layers (head: 1 lane 220 MHz, patch_embed: 2 lanes 177 MHz packed) keep the packing.
+SPLIT_ABOVE_LANES = 12
 
 
 @dataclass
@@ -64,7 +72,7 @@ def linear_params(m: IntModel, op: Op, lanes: int, out_dir: Path) -> dict:
         raise ValueError(f"{op.name}: not a linear layer")
     fin = m.formats()[op.inputs[0]]
     return {**_projection(m, op, m.array(op, "weight"), fin, lanes, out_dir),
-            "IN_BITS": fin.bits, "IN_SIGNED": int(fin.signed)}
+            "IN_BITS": fin.bits, "IN_SIGNED": int(fin.signed), "MUL_SPLIT": int(lanes > SPLIT_ABOVE_LANES)}
 
 
 def patch_embed_params(m: IntModel, op: Op, lanes: int, out_dir: Path, pix_per_beat: int) -> dict:
@@ -216,7 +224,10 @@ def attention_params(m: IntModel, op: Op, out_dir: Path) -> dict:
         dot_shift, bias_shift = frac - s_frac, frac - bias_frac
         bias_max = int(np.abs(np.asarray(bias, np.int64)).max(initial=0))
     min_in = 1 << (bits - 1)  # largest magnitude of a signed `bits` value
-    score_bound = ((hd * min_in * min_in) << dot_shift) + (bias_max << bias_shift)
+    # rtl/lutdot.v gives q.k - off(q), 0 <= off < hd * 4**digits / 3 (the softmax cancels it; the width holds it)
+    off_max = hd * ((4 ** ((bits + 1) // 2) - 1) // 3)
+    dot_bound = max(hd * min_in * min_in, hd * min_in * (min_in - 1) + off_max)
+    score_bound = (dot_bound << dot_shift) + (bias_max << bias_shift)
     lut = spec.exp2_lut()
     lut_bits = int(lut.max()).bit_length()
     min_sum = int(lut[0])  # the maximum score has t = 0; every other e_j <= lut[0]

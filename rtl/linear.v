@@ -1,14 +1,19 @@
 // linear kernel: one token vector in, one requantized token vector out (golden_kernels.linear).
-// LANES multiply-accumulate lanes share each input element (two lanes per multiplier, see mul2); a token
-// takes N_OUT/LANES * N_IN cycles: an issue stage walks (group, element) once per cycle and the next token
-// starts the cycle after the previous one's last element, while that one is still in the pipeline.
+// LANES multiply-accumulate lanes share each input element, two lanes per multiplier (a DSP): MUL_SPLIT = 0
+// packs both lanes' products into one multiply (mul2); MUL_SPLIT = 1 puts one lane on the multiplier and
+// builds the other in LUTs (mul2_split: more LUTs, but no adder behind the multiplier, which a wide layer's
+// longer wires cannot afford on an ECP5). A token takes N_OUT/LANES * N_IN cycles: an issue stage walks
+// (group, element) once per cycle and the next token starts the cycle after the previous one's last element,
+// while that one is still in the pipeline.
 // Weights and biases come from ROM files that rtl/gen.py writes from the model file; the weight ROM has one
 // synchronous read port, so it can live in block RAM.
 // Pipeline (one carry chain, multiplier or wide mux per stage; valid/first/last bits travel beside the data,
-// whose registers have no enable): 1. weight word (block RAM) and input element (N_IN:1 mux), 2. both again
-// (the RAM's output register), 3-6. mul2, 7. accumulators (bias as the first addend of a group), then
-// requant straight from the accumulators into the group's slot of the result. The only stall: the issue of
-// a group-0 element whose result would overwrite a result that still waits for the output register.
+// whose registers have no enable): 1. weight address, and the element idx mod 16 of every 16-element block of
+// the input (16:1 muxes), 2. weight word (block RAM) and the element (a mux over the blocks), 3. both again
+// (the RAM's output register; with MUL_SPLIT also 3x and -x of the element, shared by all the pairs),
+// 4-7. mul2 / mul2_split, 8. accumulators (bias as the first addend of a group), then requant straight from
+// the accumulators into the group's slot of the result. The only stall: the issue of a group-0 element whose
+// result would overwrite a result that still waits for the output register.
 `default_nettype none
 
 module linear #(
@@ -23,6 +28,7 @@ module linear #(
     parameter integer SHIFT = 0,         // in_frac + w_frac - out_frac: right shift with round half to even (>= 0)
     parameter integer OUT_MIN = -128,    // saturation bounds of the output format
     parameter integer OUT_MAX = 127,
+    parameter integer MUL_SPLIT = 0,     // lane pairs: 0 one packed multiply (mul2), 1 multiplier + LUTs (mul2_split)
     parameter WEIGHT_FILE = "weight.hex", // N_OUT/LANES * N_IN words of LANES*W_BITS bits, lane 0 in the LSBs
     parameter BIAS_FILE = "bias.hex"      // N_OUT/LANES words of LANES*ACC_BITS bits, lane 0 in the LSBs
 ) (
@@ -41,14 +47,17 @@ module linear #(
     localparam integer DEPTH = GROUPS * N_IN;
     localparam integer X_BITS = IN_BITS + (IN_SIGNED != 0 ? 0 : 1);  // the input element as a signed number
     localparam integer PROD_BITS = X_BITS + W_BITS;
-    localparam integer MUL_LAT = 4;                              // mul2's latency
-    localparam integer ST_P = 2 + MUL_LAT;                       // pipeline stage of the products
+    localparam integer MUL_LAT = 4;                              // mul2's and mul2_split's latency
+    localparam integer ST_P = 3 + MUL_LAT;                       // pipeline stage of the products
     localparam integer ST_A = ST_P + 1;                          // stage of the accumulators
     localparam integer ST_R = ST_A + 1;                          // stage of the rounded sums (requant_reg)
     localparam integer GB = GROUPS > 1 ? $clog2(GROUPS) : 1;    // counter widths
     localparam integer IB = N_IN > 1 ? $clog2(N_IN) : 1;
     localparam integer RB = DEPTH > 1 ? $clog2(DEPTH) : 1;
     localparam integer LAST_IDX = N_IN - 1, LAST_GROUP = GROUPS - 1;  // as [IB-1:0], [GB-1:0] below
+    // the element select in two steps: blocks of 2**LB elements (16:1 muxes), then one of XK blocks
+    localparam integer LB = IB < 4 ? IB : 4;
+    localparam integer XK = (N_IN + (1 << LB) - 1) >> LB;
 
     (* rom_style = "block" *) reg [LANES*W_BITS-1:0] weight_rom [0:DEPTH-1];  // BRAM even when shallow
     reg [LANES*ACC_BITS-1:0] bias_rom [0:GROUPS-1];
@@ -90,12 +99,36 @@ module linear #(
         else pv <= {pv[ST_R-1:1], issue};
     end
 
-    // ---- stages 1, 2: weight word and input element, each registered twice
+    // ---- stages 1-3: weight word and input element; a bubble's element is 0 (adds 0 to the accumulators)
+    reg [RB-1:0] rd_q;
+    reg [XK*IN_BITS-1:0] x_blk;  // stage 1: element idx mod 2**LB of every block
     reg [LANES*W_BITS-1:0] w_word, w_q;
     reg [IN_BITS-1:0] x_elem, x_q;
+    wire [IN_BITS-1:0] x_sel;    // x_blk's element of block idx / 2**LB, into stage 2
+    genvar g;
+    generate
+        wire [XK*(IN_BITS << LB)-1:0] x_pad;  // x, whole blocks
+        if (XK << LB > N_IN) begin : x_short
+            assign x_pad = {{((XK << LB) - N_IN)*IN_BITS{1'b0}}, x};
+        end else begin : x_whole
+            assign x_pad = x;
+        end
+        for (g = 0; g < XK; g = g + 1) begin : xblk
+            wire [(IN_BITS << LB)-1:0] blk = x_pad[g*(IN_BITS << LB) +: (IN_BITS << LB)];
+            always @(posedge clk) x_blk[g*IN_BITS +: IN_BITS] <= blk[idx[LB-1:0]*IN_BITS +: IN_BITS];
+        end
+        if (XK > 1) begin : xk_many
+            reg [IB-LB-1:0] blk_q;  // idx / 2**LB
+            always @(posedge clk) blk_q <= idx[IB-1:LB];
+            assign x_sel = x_blk[blk_q*IN_BITS +: IN_BITS];
+        end else begin : xk_one
+            assign x_sel = x_blk;
+        end
+    endgenerate
     always @(posedge clk) begin
-        w_word <= weight_rom[rd];
-        x_elem <= issue ? x[idx*IN_BITS +: IN_BITS] : {IN_BITS{1'b0}};  // a bubble adds 0 to the accumulators
+        rd_q <= rd;
+        w_word <= weight_rom[rd_q];
+        x_elem <= pv[1] ? x_sel : {IN_BITS{1'b0}};
         w_q <= w_word;
         x_q <= x_elem;
     end
@@ -108,14 +141,34 @@ module linear #(
         end
     endgenerate
 
-    // ---- stages 3-5: products (two lanes per multiplier)
+    // ---- stages 4-7: products (two lanes per multiplier)
     wire [LANES*PROD_BITS-1:0] prod;
-    genvar g;
     generate
-        for (g = 0; g + 1 < LANES; g = g + 2) begin : pair
-            mul2 #(.X_BITS(X_BITS), .C_BITS(W_BITS)) mul (.clk(clk), .x(xs),
-                .a(w_q[(g+1)*W_BITS +: W_BITS]), .b(w_q[g*W_BITS +: W_BITS]),
-                .xa(prod[(g+1)*PROD_BITS +: PROD_BITS]), .xb(prod[g*PROD_BITS +: PROD_BITS]));
+        if (MUL_SPLIT != 0 && LANES > 1) begin : split_pairs
+            // the multiples of the element that mul2_split's partial products pick, beside x_q
+            wire signed [X_BITS-1:0] xe;  // x_elem as a signed number
+            if (IN_SIGNED != 0) begin : xe_signed
+                assign xe = x_elem;
+            end else begin : xe_unsigned
+                assign xe = {1'b0, x_elem};
+            end
+            reg signed [X_BITS+1:0] x3_q;
+            reg signed [X_BITS:0] xn_q;
+            always @(posedge clk) begin
+                x3_q <= {xe[X_BITS-1], xe, 1'b0} + {{2{xe[X_BITS-1]}}, xe};
+                xn_q <= -{xe[X_BITS-1], xe};
+            end
+            for (g = 0; g + 1 < LANES; g = g + 2) begin : pair
+                mul2_split #(.X_BITS(X_BITS), .C_BITS(W_BITS)) mul (.clk(clk), .x(xs), .x3(x3_q), .xn(xn_q),
+                    .a(w_q[(g+1)*W_BITS +: W_BITS]), .b(w_q[g*W_BITS +: W_BITS]),
+                    .xa(prod[(g+1)*PROD_BITS +: PROD_BITS]), .xb(prod[g*PROD_BITS +: PROD_BITS]));
+            end
+        end else begin : packed_pairs
+            for (g = 0; g + 1 < LANES; g = g + 2) begin : pair
+                mul2 #(.X_BITS(X_BITS), .C_BITS(W_BITS)) mul (.clk(clk), .x(xs),
+                    .a(w_q[(g+1)*W_BITS +: W_BITS]), .b(w_q[g*W_BITS +: W_BITS]),
+                    .xa(prod[(g+1)*PROD_BITS +: PROD_BITS]), .xb(prod[g*PROD_BITS +: PROD_BITS]));
+            end
         end
         if (LANES % 2 == 1) begin : odd  // the same four registers as mul2
             reg signed [X_BITS-1:0] x1, xr;
@@ -133,7 +186,7 @@ module linear #(
         end
     endgenerate
 
-    // ---- stage 6: accumulators; a group's first product adds to its bias (a mux inside the adder's LUTs)
+    // ---- stage 8: accumulators; a group's first product adds to its bias (a mux inside the adder's LUTs)
     reg [LANES*ACC_BITS-1:0] bias_q, acc;
     wire [LANES*OUT_BITS-1:0] lane_out;
     always @(posedge clk) bias_q <= bias_rom[pg[ST_P-1]];  // the bias of the group entering stage ST_P

@@ -72,7 +72,7 @@ def run(module: str, test_module: str, parameters: dict, extra_env: dict | None 
     build_dir = SIM_BUILD / module / (tag if sim == "verilator" else f"{sim}-{tag}")
     if sim == "verilator":
         verilator_env()
-        args = ["-Wno-WIDTHEXPAND", "-Wno-WIDTHTRUNC"]
+        args = []  # no warning suppressed: the kernels and the top are lint-clean (rtl/test_lint.py)
         if not internals:  # a later option wins: public only what the control file names
             control = build_dir / "public.vlt"
             control.parent.mkdir(parents=True, exist_ok=True)

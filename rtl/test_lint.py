@@ -1,0 +1,36 @@
+"""`verilator --lint-only -Wall`: every kernel with the parameters of every distinct instance of the top and
+of its testbench case, and the generated top itself: 0 warnings (exceptions are `lint_off` lines with a reason)."""
+
+import pytest
+
+from vitflow.host.backends import ModelPaths
+from vitflow.quant.model_file import IntModel
+from vitflow.rtl.gen import CASES
+from vitflow.rtl.lint import lint
+from vitflow.rtl.top import write_top
+
+
+@pytest.fixture(scope="module")
+def top(tmp_path_factory):
+    m = IntModel.load(ModelPaths.resolve("vit", None).model_file)
+    return write_top(m, tmp_path_factory.mktemp("top"))
+
+
+def test_top_instances_lint_clean(top):
+    _, instances = top
+    distinct = {(i["module"], str(sorted(i["params"].items()))): i for i in instances.values()}
+    warnings = {m: w for (m, _), i in distinct.items() if (w := lint(i["module"], i["params"]))}
+    assert not warnings, "\n".join(f"{m}: {len(w)} warnings, first: {w[0]}" for m, w in warnings.items())
+
+
+def test_generated_top_lint_clean(top):
+    path, _ = top
+    w = lint("vit_accel", None, [path])
+    assert not w, f"{len(w)} warnings, first: {w[:3]}"
+
+
+@pytest.mark.parametrize("module", sorted(CASES))
+def test_testbench_cases_lint_clean(module, tmp_path):
+    case = CASES[module]
+    m = IntModel.load(ModelPaths.resolve(case.arch, None).model_file)
+    assert lint(module, case.params(m, tmp_path)) == []
