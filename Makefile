@@ -13,6 +13,7 @@ $(VENV)/.installed: pyproject.toml
 	# torch first and pinned: the CPU wheel on disk; anything else pulls a multi-GB CUDA build
 	$(PY) -m pip install -q torch==2.13.0
 	$(PY) -m pip install -q -e '.[all]'
+	@command -v iverilog >/dev/null || echo "note: Icarus Verilog (iverilog) is not installed; its tests skip (Debian: apt-get install iverilog)"
 	touch $@
 
 install: $(VENV)/.installed

@@ -1,8 +1,10 @@
 """Lets the testbenches import rtl_tests/sim.py (shared runner plumbing), and runs every testbench on both
-simulators: Verilator (2-state, fast) and Icarus Verilog (4-state: X/Z checked at every output). On Icarus only
-the whole top runs by default, on a few images; every Icarus run of a kernel is under the slow marker."""
+simulators: Verilator (2-state, fast) and Icarus Verilog (4-state: X/Z checked at every output). On Icarus,
+`make test` runs a short slice (two kernels on a few images); the whole top and every kernel on Icarus are
+under the slow marker (the pipelined top simulates at tens of cycles per second on Icarus here)."""
 
 import os
+import shutil
 import sys
 from pathlib import Path
 
@@ -10,16 +12,22 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-ICARUS_IN_DEFAULT_SUITE = {"test_vit_accel": "4"}  # test -> IMAGES on Icarus in `make test`
+# Icarus in `make test`: test -> the environment of its short run (the rest of Icarus under the slow marker)
+ICARUS_IN_DEFAULT_SUITE = {"test_layernorm": {"IMAGES": "4"}, "test_gelu": {"IMAGES": "4"}}
 
 
 @pytest.fixture(autouse=True, params=["verilator", "icarus"])
 def simulator(request, monkeypatch):
     """VITFLOW_SIM for rtl_tests/sim.py; a run-time choice made outside pytest (VITFLOW_SIM=...) is kept out."""
     monkeypatch.setenv("VITFLOW_SIM", request.param)
-    if request.param == "icarus" and request.node.originalname in ICARUS_IN_DEFAULT_SUITE \
-            and not request.node.get_closest_marker("slow") and "IMAGES" not in os.environ:
-        monkeypatch.setenv("IMAGES", ICARUS_IN_DEFAULT_SUITE[request.node.originalname])
+    if request.param == "icarus" and shutil.which("iverilog") is None:
+        pytest.skip("Icarus Verilog (iverilog) not found: install it (Debian: apt-get install iverilog)")
+    if request.param == "icarus":
+        monkeypatch.delenv("VITFLOW_SIM_RESULTS", raising=False)  # `vitflow sim` reports the Verilator runs
+        short = ICARUS_IN_DEFAULT_SUITE.get(request.node.originalname)
+        if short and not request.node.get_closest_marker("slow") and "IMAGES" not in os.environ:
+            for k, v in short.items():
+                monkeypatch.setenv(k, v)
     return request.param
 
 
