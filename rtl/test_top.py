@@ -24,9 +24,11 @@ def test_top_instantiates_every_op(tmp_path):
     for op in m.ops:
         name = op.name.replace(".", "_")
         assert f" {name} (" in text and instances[name]["module"] == op.op
-    # every ROM file the netlist reads was written
-    for rom in (v.strip('"') for i in instances.values() for v in i["params"].values() if isinstance(v, str)):
-        assert Path(rom).is_file()
+    # every ROM file the netlist reads was written (string parameters in quotes are file names)
+    roms = [v.strip('"') for i in instances.values() for v in i["params"].values()
+            if isinstance(v, str) and v.startswith('"')]
+    assert roms and all(Path(rom).is_file() for rom in roms)
+    assert instances["ctrl"]["params"]["MODEL_ID"] == f"32'h{m.identity():08x}"
     lanes = {i["layer"]: i["mac_lanes"] for i in instances.values() if i["module"] in ("linear", "patch_embed")}
     tokens = 16
     for layer, n in lanes.items():  # every projection meets the per-token cycle budget of the default plan
