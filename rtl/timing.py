@@ -81,7 +81,6 @@ def _critical_path(report: dict, sources: dict[str, list[str]]) -> dict:
 
 
 VIVADO_TCL = """read_verilog [glob *.v]
-{chparams}
 synth_design -top {module} -part {part} -mode out_of_context {generics}
 create_clock -name clk -period {period} [get_ports clk]
 opt_design
@@ -107,7 +106,7 @@ def vivado_fmax(module: str, parameters: dict, part: str = "xc7z020clg400-1", pe
         params = {k: (f'\\"{Path(v.strip(chr(34))).name}\\"' if isinstance(v, str) and v.startswith('"') else
                       verilog_literal(v)) for k, v in parameters.items()}
         generics = " ".join(f"-generic {k}={v}" for k, v in params.items())
-        (Path(tmp) / "run.tcl").write_text(VIVADO_TCL.format(chparams="", module=module, part=part,
+        (Path(tmp) / "run.tcl").write_text(VIVADO_TCL.format(module=module, part=part,
                                                              generics=generics, period=period_ns))
         r = subprocess.run([vivado, "-mode", "batch", "-nojournal", "-nolog", "-source", "run.tcl"], cwd=tmp,
                            capture_output=True, text=True)

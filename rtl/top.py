@@ -22,7 +22,6 @@ REGISTERS = {"CTRL": 0x00, "STATUS": 0x04, "ERRORS": 0x08, "FRAMES_IN": 0x0C, "F
              "FRAMES_DROPPED": 0x14, "CYCLES": 0x18, "BUSY_CYCLES": 0x1C, "LATENCY": 0x20, "IMAGE_BYTES": 0x24,
              "RESULT_WORDS": 0x28, "BATCH": 0x2C, "MODEL_ID": 0x30}
 CTRL_BITS = {"RUN": 1, "CLEAR": 2, "RESET": 4}  # CTRL register bits
-STATUS_BITS = {"IDLE": 1, "DONE": 2}
 
 # ports of each kernel's inputs, in the order of op.inputs
 INPUT_PORTS = {"residual_add": ["s_axis_a", "s_axis_b"], "attention": ["s_axis_q", "s_axis_k", "s_axis_v"]}

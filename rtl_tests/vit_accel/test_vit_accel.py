@@ -76,6 +76,11 @@ class Harness:
         for img in images:
             await self.source.send(AxiStreamFrame(img.astype(np.uint8).tobytes()))
 
+    async def receive_batch(self, n: int) -> np.ndarray:
+        """The logits of a batch of n images: one output frame (TLAST after the last image's last word)."""
+        frame = await receive(self.sink)
+        return np.frombuffer(bytes(frame.tdata), "<i4").reshape(n, -1)
+
     async def receive(self, n: int) -> np.ndarray:
         out = []
         for _ in range(n):
@@ -167,15 +172,11 @@ async def batches_under_backpressure(dut):
         assert await h.read("BATCH") == batch
         chunk = images[:batch]
         await h.source.send(AxiStreamFrame(chunk.astype(np.uint8).tobytes()))
-        frame = await receive(h.sink)
-        logits = np.frombuffer(bytes(frame.tdata), "<i4").reshape(batch, -1)
-        assert h.mismatches(chunk, logits) == 0, f"batch of {batch}"
+        assert h.mismatches(chunk, await h.receive_batch(batch)) == 0, f"batch of {batch}"
     # a transfer of 3 whole images while BATCH is 4: its TLAST ends the batch early, its results end with it
     await h.write("BATCH", 4)
     await h.source.send(AxiStreamFrame(images[:3].astype(np.uint8).tobytes()))
-    frame = await receive(h.sink)
-    logits = np.frombuffer(bytes(frame.tdata), "<i4").reshape(3, -1)
-    assert h.mismatches(images[:3], logits) == 0
+    assert h.mismatches(images[:3], await h.receive_batch(3)) == 0
     # a transfer one beat short of 4 images, the sink stalled: the last image is dropped and flagged, the
     # other three wait in the accelerator for a batch end that never comes; CTRL.RESET drops them
     await h.write("ERRORS", 1)
@@ -192,9 +193,7 @@ async def batches_under_backpressure(dut):
     h.pauses(0.3)
     assert h.sink.empty()
     await h.source.send(AxiStreamFrame(images[4:8].astype(np.uint8).tobytes()))
-    frame = await receive(h.sink)
-    logits = np.frombuffer(bytes(frame.tdata), "<i4").reshape(4, -1)
-    assert h.mismatches(images[4:8], logits) == 0
+    assert h.mismatches(images[4:8], await h.receive_batch(4)) == 0
     _result("batches", {"batch_sizes": [4, 8, 1, 3, 4], "batch_mismatches": 0})
 
 
