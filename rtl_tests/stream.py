@@ -17,6 +17,7 @@ from cocotbext.axi import AxiStreamBus, AxiStreamFrame, AxiStreamSink, AxiStream
 from vitflow.host.backends import ModelPaths
 from vitflow.quant import golden
 from vitflow.quant.model_file import IntModel
+from vitflow.rtl import layout
 
 CLOCK_NS = 10
 FRAME_TIMEOUT_US = 2000  # a frame later than this is a hang (deadlock), not a slow kernel
@@ -65,18 +66,17 @@ def model_op(arch: str, name: str):
     return m, next(o for o in m.ops if o.name == name)
 
 
-def make_images(m: IntModel, op, n_random: int, tokens: int, seed: int = 0) -> list[list[np.ndarray]]:
-    """Per image, one [tokens, width] integer array per distinct input ([C, H, W] for the model's input
-    image): all-zero, all-max, all-min, then random images over each input's format."""
+def make_images(m: IntModel, op, n_random: int, seed: int = 0) -> list[list[np.ndarray]]:
+    """Per image, one array per distinct input in the golden layout of one image (golden.tensor_shapes):
+    all-zero, all-max, all-min, then random images over each input's format."""
     rng = np.random.default_rng(seed)
     fmts = m.formats()
     shapes = golden.tensor_shapes(m)  # one golden run, not one per input
-    width = {t: shapes[t][-1] for t in dict.fromkeys(op.inputs)}
     imgs = []
     for k in range(3 + n_random):
         per_input = []
         for t in dict.fromkeys(op.inputs):
-            f, shape = fmts[t], (shapes[t] if t == m.input_name else (tokens, width[t]))
+            f, shape = fmts[t], shapes[t]
             fill = (0, f.max, f.min)
             per_input.append(np.full(shape, fill[k], np.int64) if k < 3 else rng.integers(f.min, f.max + 1, shape))
         imgs.append(per_input)
@@ -106,24 +106,31 @@ async def check_images(dut, m: IntModel, op, images, prefixes: list[str], pause:
     cocotb.start_soon(watch_outputs(dut, output_ports(dut, prefixes)))
     fmts = m.formats()
     start = cocotb.utils.get_sim_time(unit="ns")
-    for per_input in images:  # one beat per token, TLAST on an image's last token
-        for src, t, x in zip(sources, dict.fromkeys(op.inputs), per_input):
-            await src.send(AxiStreamFrame(x.astype(fmts[t].dtype).tobytes()))
+    names = list(dict.fromkeys(op.inputs))
+    def stream(t, x):  # one beat per token (stream layout); the pixel bus carries the image as the DMA does
+        x = x if t == m.input_name and op.op in layout.READS_PIXEL_BUS else layout.to_tokens(m, t, x)
+        return x.astype(fmts[t].dtype).tobytes()
+    beats = [[stream(t, x) for t, x in zip(names, per_input)] for per_input in images]  # TLAST per image
+    for per_input in beats:
+        for src, data in zip(sources, per_input):
+            await src.send(AxiStreamFrame(data))
     mismatches = tokens = 0
     for per_input in images:
         frame = await receive(sink)
-        env = dict(zip(dict.fromkeys(op.inputs), per_input))
-        ref = golden.run_op(m, op, [env[t][None] for t in op.inputs], fmts)[0]
+        env = dict(zip(names, per_input))
+        ref = layout.unbatched(m, op.name, golden.run_op(m, op, [layout.batched(m, t, env[t]) for t in op.inputs],
+                                                         fmts))
+        ref = layout.to_tokens(m, op.name, ref)
         got = np.frombuffer(bytes(frame.tdata), op.out.dtype).reshape(ref.shape)
         mismatches += int((got != ref).any(-1).sum())
-        tokens += len(per_input[0])  # input tokens
+        tokens += len(layout.to_tokens(m, names[0], per_input[0]))  # input tokens
     cycles = (cocotb.utils.get_sim_time(unit="ns") - start) / CLOCK_NS
     # throughput without pauses: the same images again, back to back
     set_pauses([*sources, sink], rng, 0)
     start = cocotb.utils.get_sim_time(unit="ns")
-    for per_input in images:
-        for src, t, x in zip(sources, dict.fromkeys(op.inputs), per_input):
-            await src.send(AxiStreamFrame(x.astype(fmts[t].dtype).tobytes()))
+    for per_input in beats:
+        for src, data in zip(sources, per_input):
+            await src.send(AxiStreamFrame(data))
     await receive(sink)
     first = (cocotb.utils.get_sim_time(unit="ns") - start) / CLOCK_NS
     for _ in images[1:]:
@@ -140,11 +147,11 @@ async def check_images(dut, m: IntModel, op, images, prefixes: list[str], pause:
     return result
 
 
-async def check_case(dut, module: str, prefixes: list[str], tokens: int = 16) -> None:
+async def check_case(dut, module: str, prefixes: list[str]) -> None:
     """The shared kernel test: the layer of rtl.gen.CASES[module], IMAGES random images plus edge images."""
     from vitflow.rtl.gen import CASES
 
     case = CASES[module]
     m, op = model_op(case.arch, case.layer)
-    r = await check_images(dut, m, op, make_images(m, op, int(os.environ.get("IMAGES", "20")), tokens), prefixes)
+    r = await check_images(dut, m, op, make_images(m, op, int(os.environ.get("IMAGES", "20"))), prefixes)
     assert r["mismatches"] == 0

@@ -114,7 +114,7 @@ async def check_stalls(dut, pauses, n_random: int) -> None:
 
     case = CASES["attention"]
     m, op = model_op(case.arch, case.layer)
-    r = await check_images(dut, m, op, make_images(m, op, n_random, 16), list(PORTS), pauses=pauses)
+    r = await check_images(dut, m, op, make_images(m, op, n_random), list(PORTS), pauses=pauses)
     assert r["mismatches"] == 0
 
 
