@@ -208,14 +208,16 @@ class OnnxBackend(Backend):
 class RtlsimBackend(ModelFileBackend):
     """The board driver (host/board.py) against vit_accel simulated by Verilator (rtl/rtlsim.py). Its
     throughput and latency are the accelerator's own cycle counts (Board.cycles_per_image, LATENCY) at the
-    clock that place and route measured (build/sim/timing.json, `make timing`); no clock, no images/s."""
+    clock that place and route measured for this model's top (build/sim/<model file stem>/timing.json,
+    `make timing`); no clock, no images/s."""
 
     name, bench_images = "rtlsim", 24
 
-    def __init__(self, paths: ModelPaths, timing: Path = BUILD / "sim" / "timing.json"):
+    def __init__(self, paths: ModelPaths, timing: Path | None = None):
         import json
 
         super().__init__(paths)
+        timing = timing or BUILD / "sim" / Path(paths.model_file).stem / "timing.json"
         self.paths, self.counters = paths, {}
         top = json.loads(timing.read_text())["top"] if timing.is_file() else {}
         self.clock_mhz = top.get("xc7z020_clock_mhz") or top.get("clock_mhz")

@@ -332,25 +332,25 @@ def cmd_hls(args) -> int:
 
 
 def cmd_sim(args) -> int:
-    """RTL kernel testbenches (cocotb + Verilator) and Yosys resources: build/sim/report.json, resources.json."""
-    from ..quant.model_file import IntModel
+    """RTL kernel testbenches (cocotb + Verilator), each model's top, and Yosys resources: build/sim/report.json,
+    build/sim/<arch>/report.json and resources.json."""
     from ..rtl.report import run
 
-    models = {a: IntModel.load(ModelPaths.resolve(a, None).model_file) for a in ARCHS}
-    report = run(models, Path(args.build_dir), synth=not args.no_synth, full=args.full)
+    files = {a: ModelPaths.resolve(a, None).model_file for a in ARCHS}
+    report = run(files, Path(args.build_dir), synth=not args.no_synth, full=args.full)
     bad = report["testbench_exit_code"] != 0 or any(k["mismatches"] for k in report["kernels"]) or \
-        bool(report.get("mismatches"))
+        any(t.get("mismatches", 1) for t in report["tops"].values())
     print(f"wrote {Path(args.build_dir) / 'report.json'}")
     return 1 if bad else 0
 
 
 def cmd_timing(args) -> int:
-    """Place and route of every kernel instance of the top (nextpnr-ecp5, out of context): build/sim/timing.json."""
+    """Place and route of every kernel instance of the top (nextpnr-ecp5, out of context): build/sim/vit/timing.json."""
     from ..quant.model_file import IntModel
     from ..rtl.timing import TARGET_MHZ, run
 
-    report = run(IntModel.load(ModelPaths.resolve("vit", None).model_file), Path(args.build_dir))
-    print(f"wrote {Path(args.build_dir) / 'timing.json'}")
+    report = run(IntModel.load(ModelPaths.resolve("vit", None).model_file), Path(args.build_dir), "vit")
+    print(f"wrote {Path(args.build_dir) / 'vit' / 'timing.json'}")
     return 1 if report["top"]["clock_mhz"] < TARGET_MHZ else 0
 
 

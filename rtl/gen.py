@@ -11,8 +11,9 @@ from pathlib import Path
 import numpy as np
 
 from ..quant import spec
-from ..quant.golden import tensor_shapes
+from ..quant.golden import run_op, tensor_shapes
 from ..quant.model_file import IntModel, Op
+from . import layout
 
 BUS_BITS = 32  # AXI-Stream data width of the accelerator's pixel and logit ports (the DMA's)
 # A linear with more MAC lanes than this builds its lane pairs split (rtl/mul2_split.v: one lane on the
@@ -87,6 +88,34 @@ def patch_embed_params(m: IntModel, op: Op, lanes: int, out_dir: Path, pix_per_b
     return {"C": c, "H": h, "W": wd, "P": w.shape[-1], "PIX_BITS": fin.bits, "PIX_PER_BEAT": pix_per_beat, **proj}
 
 
+def conv_params(m: IntModel, op: Op, plan: Plan, out_dir: Path) -> dict:
+    """Parameters and ROM files of rtl/conv.v for a conv op: the input geometry and the projection of its
+    im2col vectors, weights in the gather's (kh, kw, c) order. Groups 1, or depthwise (groups = input channels
+    = output channels: the linear's DEPTHWISE mode, N_IN = the K*K taps)."""
+    if op.op != "conv":
+        raise ValueError(f"{op.name}: not a conv layer")
+    w = m.array(op, "weight")  # [O, C/groups, K, K]
+    n_out, _, k, kw = w.shape
+    c_in, h, wd = m.input_shape if op.inputs[0] == m.input_name else tensor_shapes(m)[op.inputs[0]]
+    stride, pad, groups = op.attrs["stride"], op.attrs["padding"], op.attrs["groups"]
+    depthwise = groups > 1 and groups == c_in == n_out
+    if groups != 1 and not depthwise:
+        raise ValueError(f"{op.name}: {groups} groups; rtl/conv.v runs groups = 1 or depthwise (groups = "
+                         f"input channels = output channels)")
+    if k != kw or not 0 <= pad < k:
+        raise ValueError(f"{op.name}: rtl/conv.v takes square kernels with padding below the kernel size")
+    # im2col rows: tap-major (kh, kw), then the channel (a tap is one pixel word of the frame buffer)
+    rows = w.reshape(n_out, k * k) if depthwise else w.transpose(0, 2, 3, 1).reshape(n_out, -1)
+    out_pixels = ((h + 2 * pad - k) // stride + 1) * ((wd + 2 * pad - k) // stride + 1)
+    lanes = plan.lanes_for(op, rows.shape[1], n_out, out_pixels)
+    fin = m.formats()[op.inputs[0]]
+    proj = _projection(m, op, rows, fin, lanes, out_dir)
+    del proj["N_IN"]  # K*K*C_IN, or K*K taps when depthwise: derived inside
+    return {"H": h, "W": wd, "C_IN": c_in, "K": k, "STRIDE": stride, "PAD": pad, "IN_BITS": fin.bits,
+            "IN_SIGNED": int(fin.signed), **proj, "SIMD": 1, "DEPTHWISE": int(depthwise),
+            "MUL_SPLIT": int(lanes > SPLIT_ABOVE_LANES)}
+
+
 def const_stream_params(m: IntModel, op: Op, out_dir: Path) -> dict:
     """Parameters and ROM of rtl/const_stream.v: the constant operand of a residual_add (position
     embedding), one token per beat."""
@@ -158,6 +187,69 @@ def pool_params(m: IntModel, op: Op) -> dict:
         raise ValueError(f"{op.name}: output grid finer than the sum's (shift {shift})")
     return {"N": _width(m, op), "BITS": fin.bits, "IN_SIGNED": int(fin.signed), "ACC_BITS": fin.bits + log2n + 1,
             "OUT_BITS": op.out.bits, "SHIFT": shift, "OUT_MIN": op.out.min, "OUT_MAX": op.out.max}
+
+
+def _stream_index(m: IntModel, name: str, first: int = 0) -> np.ndarray:
+    """Tensor `name` of one image (its tensor_shapes shape) whose stream tokens [tokens, elements] hold
+    first, first + 1, ... in stream order: running a golden data-movement op on it shows where each element
+    goes (rtl/layout.py gives the stream order)."""
+    shape = tensor_shapes(m)[name]
+    grid = layout.to_tokens(m, name, np.zeros(shape, np.int64)).shape
+    return layout.from_tokens(m, name, first + np.arange(np.prod(grid)).reshape(grid), shape)
+
+
+def _stream_result(m: IntModel, op: Op, x: list[np.ndarray]) -> np.ndarray:
+    """The golden op on tensors of one image -> its output as stream tokens [tokens, elements]."""
+    y = run_op(m, op, [layout.batched(m, t, v) for t, v in zip(op.inputs, x)], m.formats())
+    return layout.to_tokens(m, op.name, layout.unbatched(m, op.name, y))
+
+
+def reorder_params(m: IntModel, op: Op, out_dir: Path) -> dict:
+    """Parameters and ORDER ROM of rtl/reorder.v for a token permutation (unfold, fold, window_partition,
+    window_reverse): the golden op itself, run on the input's element indices, gives the order, so the RTL
+    permutes as golden does by construction."""
+    if op.op not in REORDER_OPS:
+        raise ValueError(f"{op.name}: '{op.op}' is not a token permutation")
+    idx = _stream_index(m, op.inputs[0])
+    elements = layout.to_tokens(m, op.inputs[0], idx).shape[1]
+    out = _stream_result(m, op, [idx])
+    order = out[:, 0] // elements
+    if out.shape[1] != elements or (out != order[:, None] * elements + np.arange(elements)).any() \
+            or sorted(order) != list(range(len(order))):
+        raise ValueError(f"{op.name}: golden's {op.op} does not move whole tokens")
+    out_dir.mkdir(parents=True, exist_ok=True)
+    rom = out_dir / f"{op.name.replace('.', '_')}.order.hex"
+    rom.write_text("\n".join(hex_words(order, max(1, (len(order) - 1).bit_length()))) + "\n")
+    return {"TOKENS": len(order), "WIDTH": elements * m.formats()[op.inputs[0]].bits,
+            "ORDER_FILE": f'"{rom.resolve()}"'}
+
+
+def concat_params(m: IntModel, op: Op) -> dict:
+    """Parameters of rtl/concat.v: token widths of a and b, checked against golden's concat (a's elements, then
+    b's, within each token)."""
+    if op.op != "concat" or len(op.inputs) != 2:
+        raise ValueError(f"{op.name}: rtl/concat.v joins two tensors")
+    a = _stream_index(m, op.inputs[0])
+    a_tok = layout.to_tokens(m, op.inputs[0], a)
+    b = _stream_index(m, op.inputs[1], a_tok.size)
+    b_tok = layout.to_tokens(m, op.inputs[1], b)
+    out = _stream_result(m, op, [a, b])
+    if len(a_tok) != len(b_tok) or out.shape != (len(a_tok), a_tok.shape[1] + b_tok.shape[1]) \
+            or (out != np.hstack([a_tok, b_tok])).any():
+        raise ValueError(f"{op.name}: golden's concat does not join a's and b's tokens element-wise")
+    fa, fb = (m.formats()[t] for t in op.inputs)
+    return {"A_WIDTH": a_tok.shape[1] * fa.bits, "B_WIDTH": b_tok.shape[1] * fb.bits}
+
+
+def image_tokens_params(m: IntModel) -> dict:
+    """Parameters of rtl/image_tokens.v: the model's image on the BUS_BITS pixel bus -> pixel tokens."""
+    c, h, w = m.input_shape
+    bits = m.formats()[m.input_name].bits
+    ppb = BUS_BITS // bits
+    if BUS_BITS % bits or (h * w) % ppb or h * w // ppb < 2:
+        raise ValueError(f"rtl/image_tokens.v: a {h}x{w} channel plane is not a whole number (>= 2) of "
+                         f"{BUS_BITS}-bit beats of {bits}-bit pixels")
+    return {"C": c, "H": h, "W": w, "PIX_BITS": bits, "PIX_PER_BEAT": ppb}
 
 
 def layernorm_params(m: IntModel, op: Op) -> dict:
@@ -273,6 +365,22 @@ def attention_params(m: IntModel, op: Op, out_dir: Path) -> dict:
 def _width(m: IntModel, op: Op) -> int:
     """Elements per token of the op's output."""
     return tensor_shapes(m)[op.name][-1]
+
+
+REORDER_OPS = ("unfold", "fold", "window_partition", "window_reverse")  # token permutations: rtl/reorder.v
+
+
+def pointwise(m: IntModel, op: Op) -> bool:
+    """A 1x1 convolution (stride 1, no padding, one group): a linear over pixel tokens."""
+    return (op.op == "conv" and m.array(op, "weight").shape[2:] == (1, 1) and op.attrs["stride"] == 1
+            and op.attrs["padding"] == 0 and op.attrs["groups"] == 1)
+
+
+def module_of(m: IntModel, op: Op) -> str:
+    """The RTL kernel (rtl/<module>.v) that runs an op of the model file."""
+    if op.op == "conv":
+        return "linear" if pointwise(m, op) else "conv"
+    return "reorder" if op.op in REORDER_OPS else op.op
 
 
 def kernel_params(m: IntModel, op: Op, plan: Plan, rom_dir: Path) -> dict:

@@ -1,6 +1,7 @@
-"""`vitflow sim` / `make sim`: run the RTL testbenches (every kernel, and the whole-model top vit_accel),
-collect their results, and synthesize every instance of the top with Yosys meanwhile; writes
-build/sim/report.json and build/sim/resources.json."""
+"""`vitflow sim` / `make sim`: run the RTL testbenches (every kernel, and the whole-model top vit_accel of each
+model), collect their results, and synthesize every instance of each top with Yosys meanwhile; writes
+build/sim/report.json (every kernel and a line per top) and, per top, build/sim/<name>/report.json and
+build/sim/<name>/resources.json (name: the model file's stem: vit, mobilevit, swin for the shipped ones)."""
 
 from __future__ import annotations
 
@@ -17,61 +18,83 @@ from .top import macs_per_image, write_top
 
 ROOT = Path(__file__).resolve().parent.parent
 SIM_DIR = Path("build/sim")
-TOP_ARCH = "vit"
+TOP_TEST = ROOT / "rtl_tests" / "vit_accel" / "test_vit_accel.py"
 
 
-def run_testbenches(results: Path, full: bool) -> int:
-    """pytest on rtl_tests/ with each testbench writing its result JSON into `results`; `full` adds the slow
-    tests (the whole digits test set through the top)."""
+def run_testbenches(results: Path, model_files: dict[str, Path], full: bool, kernels: bool = True) -> int:
+    """pytest on rtl_tests/ (or only the tops' testbench) with each testbench writing its result JSON into
+    `results`, the tops of `model_files`; `full` adds the slow tests (the whole digits test set through each
+    top, Icarus)."""
     results.mkdir(parents=True, exist_ok=True)
     for old in results.glob("*.json"):
         old.unlink()
-    env = {**os.environ, "VITFLOW_SIM_RESULTS": str(results.resolve())}
+    env = {**os.environ, "VITFLOW_SIM_RESULTS": str(results.resolve()),
+           "VITFLOW_TOP_MODELS": os.pathsep.join(str(Path(f).resolve()) for f in model_files.values())}
     marker = [] if full else ["-m", "not slow"]
-    return subprocess.call([sys.executable, "-m", "pytest", "-q", *marker, str(ROOT / "rtl_tests")], env=env,
-                           cwd=ROOT)
+    target = ROOT / "rtl_tests" if kernels else TOP_TEST
+    return subprocess.call([sys.executable, "-m", "pytest", "-q", *marker, str(target)], env=env, cwd=ROOT)
 
 
-def run(models: dict[str, IntModel], sim_dir: Path = SIM_DIR, synth: bool = True, full: bool = False,
-        log=print) -> dict:
+def run(model_files: dict[str, Path], sim_dir: Path = SIM_DIR, synth: bool = True, full: bool = False,
+        kernels: bool = True, log=print) -> dict:
+    """Testbenches of the kernels (`kernels`) and of the top of each model file (name -> file), Yosys on each
+    top's instances; returns build/sim/report.json's contents."""
     sim_dir = Path(sim_dir)
-    _, instances = write_top(models[TOP_ARCH], sim_dir / "vit_accel" / "synth")
-    with ThreadPoolExecutor(1) as pool:  # Yosys on the top's instances while the testbenches run
-        synthesis = pool.submit(synthesize_instances, instances, sim_dir / "synth_cache") if synth else None
-        rc = run_testbenches(sim_dir / "results", full)
-        resources = _resources(synthesis.result(), instances) if synthesis else None
+    models = {name: IntModel.load(f) for name, f in model_files.items()}
+    instances = {name: write_top(m, sim_dir / name / "synth")[1] for name, m in models.items()}
+
+    def synthesize_all():
+        return {name: synthesize_instances(inst, sim_dir / "synth_cache") for name, inst in instances.items()}
+    with ThreadPoolExecutor(1) as pool:  # Yosys on the tops' instances while the testbenches run
+        synthesis = pool.submit(synthesize_all) if synth else None
+        rc = run_testbenches(sim_dir / "results", model_files, full, kernels)
+        synthesized = synthesis.result() if synthesis else {}
     results = {p.stem: json.loads(p.read_text()) for p in sorted((sim_dir / "results").glob("*.json"))}
-    top = results.pop("vit_accel", None)
-    kernels = list(results.values())
-    report = {"testbench_exit_code": rc, "kernels": kernels, "top": top}
-    if top:
-        macs = macs_per_image(models[TOP_ARCH])
-        lanes = sum(i.get("mac_lanes", 0) for i in instances.values())
-        per_cycle = macs / top["cycles_per_image"]
-        top.update(macs_per_image=macs, macs_per_cycle=round(per_cycle, 1), mac_lanes=lanes,
-                   mac_lane_utilization=round(per_cycle / lanes, 3))
+    tops = {}
+    for name, m in models.items():
+        top = results.pop(f"top-{m.identity():08x}", None) or {"kernel": "vit_accel", "arch": m.arch}
+        top.update(layer=f"whole {name}", model_file=str(model_files[name]))
+        resources = _resources(synthesized[name], instances[name]) if name in synthesized else None
+        _summarize(top, m, instances[name], resources)
+        out = sim_dir / name
+        out.mkdir(parents=True, exist_ok=True)
         if resources:
-            dsp = resources["vit_accel"]["DSP"]
-            top.update(dsp=dsp, macs_per_cycle_per_dsp=round(top["macs_per_cycle"] / max(dsp, 1), 2))
-        report.update({k: top.get(k) for k in ("images", "mismatches", "cycles_per_image", "latency_cycles")})
+            write_atomic(out / "resources.json", lambda f: f.write(json.dumps(resources, indent=2).encode()))
+        write_atomic(out / "report.json", lambda f: f.write(json.dumps(top, indent=2).encode()))
+        tops[name] = top
+    kernel_results = list(results.values())
+    report = {"testbench_exit_code": rc, "kernels": kernel_results, "tops": tops}
     log(f"{'kernel':<14} {'layer':<20} {'images':>6} {'mismatches':>10} {'latency cyc':>11} {'II cyc/image':>12}")
-    for k in kernels + ([top] if top else []):
+    for k in kernel_results + list(tops.values()):
         log(f"{k['kernel']:<14} {k['layer']:<20} {k.get('images', '-'):>6} {k.get('mismatches', '-'):>10} "
             f"{k.get('latency_cycles', k.get('first_image_cycles', '-')):>11} {k.get('cycles_per_image', '-'):>12}")
-    if top:
-        log(f"vit_accel: {top['macs_per_image']:,} MACs per image, {top['macs_per_cycle']} MACs per cycle on "
-            f"{top['mac_lanes']} multiplier lanes ({top['mac_lane_utilization']:.0%} busy)"
-            + (f", {top['dsp']} DSPs" if "dsp" in top else ""))
-    if resources:
-        for name, r in resources["modules"].items():
-            log(f"yosys {name:<14} x{r['instances']:<3} LUT {r['LUT']:>6} FF {r['FF']:>6} DSP {r['DSP']:>4} "
-                f"BRAM36 {r['BRAM36']:>5}")
-        t = resources["vit_accel"]
-        log(f"yosys {'vit_accel':<14} total LUT {t['LUT']:>6} FF {t['FF']:>6} DSP {t['DSP']:>4} BRAM36 {t['BRAM36']:>5}"
-            f"  ({', '.join(f'{k} {v:.0%}' for k, v in t['fraction_of_xc7z020'].items())} of an xc7z020)")
-        write_atomic(sim_dir / "resources.json", lambda f: f.write(json.dumps(resources, indent=2).encode()))
+    for name, top in tops.items():
+        if "macs_per_cycle" in top:
+            log(f"{name}: {top['macs_per_image']:,} MACs per image, {top['macs_per_cycle']} MACs per cycle on "
+                f"{top['mac_lanes']} multiplier lanes ({top['mac_lane_utilization']:.0%} busy)"
+                + (f", {top['dsp']} DSPs" if "dsp" in top else ""))
+        if "resources" in top:
+            t = top["resources"]
+            log(f"yosys {name:<14} total LUT {t['LUT']:>6} FF {t['FF']:>6} DSP {t['DSP']:>4} BRAM36 {t['BRAM36']:>5}"
+                f"  ({', '.join(f'{k} {v:.0%}' for k, v in t['fraction_of_xc7z020'].items())} of an xc7z020)")
     write_atomic(sim_dir / "report.json", lambda f: f.write(json.dumps(report, indent=2).encode()))
     return report
+
+
+def _summarize(top: dict, m: IntModel, instances: dict, resources: dict | None) -> None:
+    """MACs per image / per cycle, lane utilization and the resource totals of one top, into its result."""
+    macs = macs_per_image(m)
+    lanes = sum(i.get("mac_lanes", 0) for i in instances.values())
+    top.update(macs_per_image=macs, mac_lanes=lanes)
+    if top.get("cycles_per_image"):
+        per_cycle = macs / top["cycles_per_image"]
+        top.update(macs_per_cycle=round(per_cycle, 1), mac_lane_utilization=round(per_cycle / lanes, 3))
+    if resources:
+        top["resources"] = resources["vit_accel"]
+        dsp = resources["vit_accel"]["DSP"]
+        top["dsp"] = dsp
+        if "macs_per_cycle" in top:
+            top["macs_per_cycle_per_dsp"] = round(top["macs_per_cycle"] / max(dsp, 1), 2)
 
 
 def _resources(synthesized: dict, instances: dict) -> dict:

@@ -122,17 +122,19 @@ def nextpnr_version() -> str:
     return (r.stdout or r.stderr).strip().splitlines()[-1] if r.returncode == 0 else "unknown"
 
 
-def run(model, sim_dir: Path, workers: int = 2, log=print) -> dict:
+def run(model, sim_dir: Path, name: str, workers: int = 2, log=print) -> dict:
     """`vitflow timing` / `make timing`: place and route every distinct kernel instance of the model's top
     (cached in sim_dir/timing_cache like the Yosys runs), the xc7 logic depth of each (Yosys, cached with
     `make sim`'s resources), and the top's clock = its slowest instance; images/s from the cycles per image
-    that `make sim` measured (sim_dir/report.json), when it is there. Writes sim_dir/timing.json."""
+    that `make sim` measured for this top (sim_dir/<name>/report.json), when it is there. Writes
+    sim_dir/<name>/timing.json."""
     from ..quant.model_file import write_atomic
     from .synth import run_distinct, synthesize_instances
     from .top import write_top
 
     sim_dir = Path(sim_dir)
-    _, instances = write_top(model, sim_dir / "vit_accel" / "synth")  # the ROM files `make sim` synthesizes
+    top_dir = sim_dir / name
+    _, instances = write_top(model, top_dir / "synth")  # the ROM files `make sim` synthesizes
     pnr = run_distinct(instances, sim_dir / "timing_cache", place_and_route, f"ecp5-{DEVICE['speed']}", workers)
     xc7 = synthesize_instances(instances, sim_dir / "synth_cache", workers)["instances"]
     per = {name: {"module": inst["module"], "layer": inst.get("layer"), "fmax_mhz": pnr[name]["fmax_mhz"],
@@ -151,7 +153,7 @@ def run(model, sim_dir: Path, workers: int = 2, log=print) -> dict:
     else:
         top["xc7z020_clock_mhz"] = None
         log("vivado is not on PATH: no xc7z020 timing here; the ECP5 place and route stands in for it")
-    sim_report = sim_dir / "report.json"
+    sim_report = top_dir / "report.json"
     cycles = json.loads(sim_report.read_text()).get("cycles_per_image") if sim_report.exists() else None
     if cycles:
         top.update(cycles_per_image=cycles, images_per_s=round(clock * 1e6 / cycles),
@@ -167,5 +169,5 @@ def run(model, sim_dir: Path, workers: int = 2, log=print) -> dict:
     log(f"vit_accel clock: {clock} MHz (slowest: {slowest[0]}), target {TARGET_MHZ} MHz"
         + (f"; {cycles} cycles per image -> {top['images_per_s']:,} images/s" if cycles else
            "; cycles per image unknown: run `make sim` for images/s"))
-    write_atomic(sim_dir / "timing.json", lambda f: f.write(json.dumps(report, indent=2).encode()))
+    write_atomic(top_dir / "timing.json", lambda f: f.write(json.dumps(report, indent=2).encode()))
     return report

@@ -1,8 +1,10 @@
-"""Writes the whole-model top `vit_accel` (Verilog netlist) from a model file: one kernel instance per op of
-the golden model, named after it, joined by AXI-Stream wires; a tensor read by several ops goes through
-axis_broadcast, and the skip operand of a residual connection through an axis_fifo deep enough to wait for
-its other branch (attention holds whole images). Pixels come in on a 32-bit stream, logits leave as 32-bit
-words with TLAST on the last, control/status on AXI-Lite (rtl/accel_ctrl.v).
+"""Writes the whole-model top `vit_accel` (Verilog netlist) from a model file of any architecture (vit,
+mobilevit, swin): one kernel instance per op of the golden model, named after it, joined by AXI-Stream wires
+in the stream layout of rtl/layout.py; a tensor read by several ops goes through axis_broadcast, and the skip
+operand of a residual connection or a concat through an axis_fifo deep enough to wait for its other branch
+(attention, reorder and conv hold whole images). Pixels come in on a 32-bit stream (patch_embed reads it
+directly; a model that starts with a conv reads it through image_tokens), logits leave as 32-bit words with
+TLAST on the last, control/status on AXI-Lite (rtl/accel_ctrl.v).
 """
 
 from __future__ import annotations
@@ -10,11 +12,13 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
+import numpy as np
+
 from ..quant import spec
 from ..quant.golden import tensor_shapes
 from ..quant.model_file import IntModel, Op
-from . import gen
-from .gen import BUS_BITS, Plan, kernel_params, verilog_literal
+from . import gen, layout
+from .gen import BUS_BITS, Plan, kernel_params, module_of, verilog_literal
 
 # AXI-Lite register byte offsets of rtl/accel_ctrl.v (its header documents the bits); the testbench checks
 # every one against the RTL
@@ -24,8 +28,10 @@ REGISTERS = {"CTRL": 0x00, "STATUS": 0x04, "ERRORS": 0x08, "FRAMES_IN": 0x0C, "F
 CTRL_BITS = {"RUN": 1, "CLEAR": 2, "RESET": 4}  # CTRL register bits
 
 # ports of each kernel's inputs, in the order of op.inputs
-INPUT_PORTS = {"residual_add": ["s_axis_a", "s_axis_b"], "attention": ["s_axis_q", "s_axis_k", "s_axis_v"]}
-NO_TLAST = {("residual_add", "s_axis_b")}  # operands that follow their partner's framing
+INPUT_PORTS = {"residual_add": ["s_axis_a", "s_axis_b"], "concat": ["s_axis_a", "s_axis_b"],
+               "attention": ["s_axis_q", "s_axis_k", "s_axis_v"]}
+NO_TLAST = {("residual_add", "s_axis_b"), ("concat", "s_axis_b")}  # operands that follow their partner's framing
+JOINS = ("residual_add", "concat")  # ops whose operands come from branches of unequal latency
 # AXI-Lite slave ports of rtl/accel_ctrl.v, passed through the top as s_axil_<name>: (direction, bits, name)
 AXIL_PORTS = (("input", 8, "awaddr"), ("input", 1, "awvalid"), ("output", 1, "awready"),
               ("input", 32, "wdata"), ("input", 4, "wstrb"), ("input", 1, "wvalid"), ("output", 1, "wready"),
@@ -48,12 +54,15 @@ def _bus(port: str, wire: str, tlast: bool = True) -> str:
 
 
 def macs_per_image(m: IntModel) -> int:
-    """Multiply-accumulates of one image: projections (per token) and the attention core (QK^T and PV)."""
+    """Multiply-accumulates of one image: projections and convolutions (per token / output pixel) and the
+    attention core (QK^T and PV)."""
     shapes, total = tensor_shapes(m), 0
     for op in m.ops:
         out = shapes[op.name]
         tokens = math.prod(out[:-1])
-        if op.op in ("linear", "patch_embed"):
+        if op.op == "conv":  # [C, H, W]: per output pixel, every weight once
+            total += out[1] * out[2] * m.array(op, "weight").size
+        elif op.op in ("linear", "patch_embed"):
             total += tokens * m.array(op, "weight").size
         elif op.op == "attention":
             total += 2 * tokens * out[-2] * out[-1]  # per query: N keys x D (all heads), twice
@@ -103,8 +112,8 @@ def write_top(m: IntModel, out_dir: Path, plan: Plan | None = None) -> tuple[Pat
         for k, (op, i) in enumerate(uses):
             br = f"{_wire(t)}_to_{_wire(op.name)}_{i}"
             decl.append(f"    wire [{width[t] - 1}:0] {br}_tdata;\n    wire {br}_tvalid, {br}_tready, {br}_tlast;")
-            if op.op == "residual_add":  # skip path: wait here while the other branch works
-                depth = 1 << (4 * shapes[t][0] - 1).bit_length()
+            if op.op in JOINS:  # skip path: wait here while the other branch works
+                depth = 1 << (4 * len(layout.to_tokens(m, t, np.zeros(shapes[t]))) - 1).bit_length()
                 instance("axis_fifo", f"{br}_fifo", {"WIDTH": width[t], "DEPTH": depth},
                          f".s_axis_tdata({bc}_tdata), .s_axis_tvalid({bc}_tvalid[{k}]), "
                          f".s_axis_tready({bc}_tready[{k}]), .s_axis_tlast({bc}_tlast), {_bus('m_axis', br)}")
@@ -113,22 +122,35 @@ def write_top(m: IntModel, out_dir: Path, plan: Plan | None = None) -> tuple[Pat
                             f"    assign {br}_tvalid = {bc}_tvalid[{k}];\n    assign {bc}_tready[{k}] = {br}_tready;")
             source[(op.name, i)] = br
 
+    readers = consumers.get(m.input_name, [])
+    if len(readers) != 1:
+        raise ValueError(f"the image must be read by exactly one op, not {len(readers)}")
+    c, h, w = m.input_shape
+    # the pixel input, behind axis_batch: a DMA transfer of BATCH images -> one frame per image
+    decl.append(f"    wire [{BUS_BITS - 1}:0] pixels_tdata;\n    wire pixels_tvalid, pixels_tready, pixels_tlast;")
+    frame_pins = ".frame_begin(frame_begin), .frame_ok(frame_ok), .frame_error(frame_error)"
+    instance("axis_batch", "batch_frames", {"WIDTH": BUS_BITS, "IMAGE_BEATS": c * h * w * spec.PIXEL.bits // BUS_BITS},
+             f".batch(batch), {_bus('s_axis', 's_axis')}, {_bus('m_axis', 'pixels')}")
+    if readers[0][0].op != "patch_embed":  # pixel tokens for a first layer that reads tokens (a conv)
+        ip = gen.image_tokens_params(m)
+        decl.append(f"    wire [{c * spec.PIXEL.bits - 1}:0] image_tokens_tdata;\n"
+                    "    wire image_tokens_tvalid, image_tokens_tready, image_tokens_tlast;")
+        instance("image_tokens", "image_tokens", ip, f".enable(run), {_bus('s_axis', 'pixels')}, "
+                 f"{_bus('m_axis', 'image_tokens')}, {frame_pins}")
+        source[(readers[0][0].name, readers[0][1])] = "image_tokens"
+
     for op in m.ops:
         p = kernel_params(m, op, plan, rom_dir)
+        module = module_of(m, op)
         inst = _wire(op.name)
         info = {"layer": op.name}
-        if op.op in ("linear", "patch_embed"):
-            info["mac_lanes"] = p["LANES"]
+        if "LANES" in p:  # linear, patch_embed, conv: lanes x input elements per cycle
+            info["mac_lanes"] = p["LANES"] * p.get("SIMD", 1)
         elif op.op == "attention":  # head-dim lanes for the scores and for the context
             info["mac_lanes"] = 2 * p["D"] // p["HEADS"]
-        if op.op == "patch_embed":  # behind axis_batch: a DMA transfer of BATCH images -> one frame per image
-            decl.append(f"    wire [{BUS_BITS - 1}:0] pixels_tdata;\n"
-                        "    wire pixels_tvalid, pixels_tready, pixels_tlast;")
-            instance("axis_batch", "batch_frames", {"WIDTH": BUS_BITS, "IMAGE_BEATS": p["C"] * p["H"] * p["W"]
-                                                     // p["PIX_PER_BEAT"]},
-                     f".batch(batch), {_bus('s_axis', 's_axis')}, {_bus('m_axis', 'pixels')}")
+        if op.op == "patch_embed":
             instance("patch_embed", inst, p, f".enable(run), {_bus('s_axis', 'pixels')}, {_bus('m_axis', inst)}, "
-                     ".frame_begin(frame_begin), .frame_ok(frame_ok), .frame_error(frame_error)", **info)
+                     f"{frame_pins}", **info)
             continue
         ports = INPUT_PORTS.get(op.op, ["s_axis"])
         buses = [_bus(ports[i], source[(op.name, i)], (op.op, ports[i]) not in NO_TLAST)
@@ -142,11 +164,10 @@ def write_top(m: IntModel, out_dir: Path, plan: Plan | None = None) -> tuple[Pat
             instance("const_stream", f"{inst}_const", cp, _bus("m_axis", inst + "_const"), layer=op.name)
             buses.append(_bus("s_axis_b", f"{inst}_const", tlast=False))
             unused_tlast.append(f"{inst}_const_tlast")
-        instance(op.op, inst, p, f"{', '.join(buses)}, {_bus('m_axis', inst)}", **info)
+        instance(module, inst, p, f"{', '.join(buses)}, {_bus('m_axis', inst)}", **info)
     if unused_tlast:  # Verilator's lint leaves names with "unused" alone: the one place these are read
         body.append(f"    wire unused_tlast = &{{1'b0, {', '.join(unused_tlast)}}};")
     n_words = shapes[last.name][0]
-    c, h, w = m.input_shape
     # a result beat ends its image at `image_last`, and the output transfer when that image ended its batch
     instance("axis_unpack", "result", {"WORD": BUS_BITS, "WORDS": n_words},
              f"{_bus('s_axis', _wire(last.name))}, .m_axis_tdata(m_axis_tdata), .m_axis_tvalid(m_axis_tvalid), "

@@ -1,6 +1,7 @@
-"""The whole-model RTL top `vit_accel` vs the golden model: test images and edge images under random
-AXI-Stream pauses on both sides, back-to-back frames, malformed frames, a reset in the middle of a frame,
-the AXI-Lite registers, and throughput without pauses."""
+"""The whole-model RTL top `vit_accel` vs the golden model, for each shipped architecture (vit, mobilevit,
+swin) or the model files named in $VITFLOW_TOP_MODELS: test images and edge images under random AXI-Stream
+pauses on both sides, back-to-back frames, malformed frames, a reset in the middle of a frame, the AXI-Lite
+registers, and throughput without pauses."""
 
 from __future__ import annotations
 
@@ -17,24 +18,39 @@ from cocotb.triggers import ClockCycles
 from cocotbext.axi import AxiLiteBus, AxiLiteMaster, AxiStreamBus, AxiStreamFrame, AxiStreamSink, AxiStreamSource
 from stream import CLOCK_NS, output_ports, receive, set_pauses, watch_outputs
 
-ARCH = "vit"
+
+def top_models() -> dict[str, Path]:
+    """The model files whose tops are tested, by name: $VITFLOW_TOP_MODELS (paths joined by os.pathsep; set by
+    `vitflow sim --model`), else the shipped models of every architecture."""
+    from vitflow.host.backends import ModelPaths
+    from vitflow.model.config import ARCHS
+
+    named = os.environ.get("VITFLOW_TOP_MODELS")
+    files = [Path(f) for f in named.split(os.pathsep)] if named else [ModelPaths.resolve(a, None).model_file
+                                                                     for a in ARCHS]
+    return {f.stem: f for f in files}
 
 
 def model():
+    """The model of this simulation run ($VITFLOW_TOP_MODEL, set by run_top; default the shipped vit)."""
     from vitflow.host.backends import ModelPaths
     from vitflow.quant.model_file import IntModel
 
-    return IntModel.load(ModelPaths.resolve(os.environ.get("ARCH", ARCH), None).model_file)
+    return IntModel.load(os.environ.get("VITFLOW_TOP_MODEL") or ModelPaths.resolve("vit", None).model_file)
 
 
 def sample_images(m, count: int) -> np.ndarray:
-    """Edge images (all-zero, all-max, checkerboard of min/max) then the first `count` digits test images."""
+    """Edge images (all-zero, all-max, checkerboard of min/max) then the first `count` digits test images
+    (random images for a model of another input shape)."""
     from vitflow.model.datasets import digits
 
-    shape = m.input_shape
+    shape = tuple(m.input_shape)
     board = (np.indices(shape).sum(0) % 2 * 255).astype(np.uint8)
     edge = np.stack([np.zeros(shape, np.uint8), np.full(shape, 255, np.uint8), board])
-    return np.concatenate([edge, digits().x_test[:count]])
+    test = digits().x_test
+    if test.shape[1:] != shape:  # a model of another input size: random images
+        test = np.random.default_rng(0).integers(0, 256, (count, *shape), dtype=np.uint8)
+    return np.concatenate([edge, test[:count]])
 
 
 class Harness:
@@ -221,33 +237,40 @@ async def throughput(dut):
 
 
 def _result(part: str, values: dict):
-    """Merged into $VITFLOW_SIM_RESULTS/vit_accel.json for `vitflow sim`."""
+    """Merged into $VITFLOW_SIM_RESULTS/top-<model identity>.json for `vitflow sim`."""
     if not os.environ.get("VITFLOW_SIM_RESULTS"):
         return
-    path = Path(os.environ["VITFLOW_SIM_RESULTS"], "vit_accel.json")
-    data = json.loads(path.read_text()) if path.exists() else {"kernel": "vit_accel", "layer": "whole model"}
+    m = model()
+    path = Path(os.environ["VITFLOW_SIM_RESULTS"], f"top-{m.identity():08x}.json")
+    data = json.loads(path.read_text()) if path.exists() else {"kernel": "vit_accel", "layer": "whole model",
+                                                                "arch": m.arch, "model_id": f"{m.identity():08x}"}
     data.update(values)
     path.write_text(json.dumps(data))
 
 
-def run_top(images: int):
+def run_top(model_file: Path, images: int):
     from sim import run
 
+    from vitflow.quant.model_file import IntModel
     from vitflow.rtl.rtlsim import top_dir
     from vitflow.rtl.top import write_top
 
-    top, _ = write_top(model(), top_dir(model()))
-    run("vit_accel", "test_vit_accel", {}, {"IMAGES": str(images)}, generated=[top])
+    m = IntModel.load(model_file)
+    top, _ = write_top(m, top_dir(m))
+    run("vit_accel", "test_vit_accel", {}, {"IMAGES": str(images), "VITFLOW_TOP_MODEL": str(Path(model_file).resolve())},
+        generated=[top])
 
 
-def test_vit_accel():
-    run_top(int(os.environ.get("IMAGES", "20")))
+@pytest.mark.parametrize("name", list(top_models()))
+def test_vit_accel(name):
+    run_top(top_models()[name], int(os.environ.get("IMAGES", "20")))
 
 
 @pytest.mark.slow
-def test_vit_accel_whole_test_set(simulator):
+@pytest.mark.parametrize("name", list(top_models()))
+def test_vit_accel_whole_test_set(simulator, name):
     from vitflow.model.datasets import digits
 
     if simulator == "icarus":
         pytest.skip("the whole test split takes Icarus over 20 minutes; Verilator runs it, Icarus the edge images")
-    run_top(len(digits().x_test))
+    run_top(top_models()[name], len(digits().x_test))
