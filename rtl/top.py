@@ -30,7 +30,8 @@ CTRL_BITS = {"RUN": 1, "CLEAR": 2, "RESET": 4}  # CTRL register bits
 # ports of each kernel's inputs, in the order of op.inputs
 INPUT_PORTS = {"residual_add": ["s_axis_a", "s_axis_b"], "concat": ["s_axis_a", "s_axis_b"],
                "attention": ["s_axis_q", "s_axis_k", "s_axis_v"]}
-NO_TLAST = {("residual_add", "s_axis_b"), ("concat", "s_axis_b")}  # operands that follow their partner's framing
+# inputs without TLAST: operands that follow their partner's framing, kernels that count their tokens
+NO_TLAST = {("residual_add", "s_axis_b"), ("concat", "s_axis_b"), ("reorder", "s_axis")}
 JOINS = ("residual_add", "concat")  # ops whose operands come from branches of unequal latency
 # AXI-Lite slave ports of rtl/accel_ctrl.v, passed through the top as s_axil_<name>: (direction, bits, name)
 AXIL_PORTS = (("input", 8, "awaddr"), ("input", 1, "awvalid"), ("output", 1, "awready"),
@@ -152,11 +153,11 @@ def write_top(m: IntModel, out_dir: Path, plan: Plan | None = None) -> tuple[Pat
             instance("patch_embed", inst, p, f".enable(run), {_bus('s_axis', 'pixels')}, {_bus('m_axis', inst)}, "
                      f"{frame_pins}", **info)
             continue
-        ports = INPUT_PORTS.get(op.op, ["s_axis"])
-        buses = [_bus(ports[i], source[(op.name, i)], (op.op, ports[i]) not in NO_TLAST)
+        ports = INPUT_PORTS.get(module, ["s_axis"])
+        buses = [_bus(ports[i], source[(op.name, i)], (module, ports[i]) not in NO_TLAST)
                  for i in range(len(op.inputs))]
         unused_tlast += [f"{source[(op.name, i)]}_tlast" for i in range(len(op.inputs))
-                         if (op.op, ports[i]) in NO_TLAST]
+                         if (module, ports[i]) in NO_TLAST]
         if op.op == "residual_add" and len(op.inputs) == 1:  # constant operand from a ROM
             cp = gen.const_stream_params(m, op, rom_dir)
             decl.append(f"    wire [{cp['WIDTH'] - 1}:0] {inst}_const_tdata;\n"
