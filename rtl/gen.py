@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 
@@ -26,18 +27,34 @@ BUS_BITS = 32  # AXI-Stream data width of the accelerator's pixel and logit port
 SPLIT_ABOVE_LANES = 12
 
 
+class Parallel(NamedTuple):
+    """The parallelism of one rtl/linear.v instance: ceil(N_OUT/lanes) * ceil(N_IN/simd) cycles per token."""
+
+    lanes: int     # MAC lanes: outputs computed at once (LANES)
+    simd: int = 1  # input elements each lane takes per cycle (SIMD)
+
+
 @dataclass
 class Plan:
-    """Parallelism per layer: MAC lanes of each linear (default: the fewest that meet the cycle budget)."""
+    """Parallelism per layer: MAC lanes and SIMD of each linear engine (default: the fewest MACs per cycle
+    that meet the cycle budget)."""
 
     cycles_per_image: int = 2000
-    lanes: dict[str, int] = field(default_factory=dict)
+    lanes: dict[str, int] = field(default_factory=dict)  # op name -> lanes, overriding the choice
+    simd: dict[str, int] = field(default_factory=dict)   # op name -> SIMD, with a lanes override
 
-    def lanes_for(self, op: Op, n_in: int, n_out: int, tokens: int) -> int:
+    def lanes_for(self, op: Op, n_in: int, n_out: int, tokens: int) -> Parallel:
+        """Lanes and SIMD for an op of n_out outputs over n_in inputs per token, `tokens` tokens per image.
+        One input element per cycle (SIMD 1) with the fewest lanes that meet the budget; only when even
+        n_out lanes cannot, all n_out lanes (one group) with the smallest SIMD that can: at the same MACs per
+        cycle, more lanes mean fewer adder-tree levels and more lane pairs sharing each element."""
         if op.name in self.lanes:
-            return self.lanes[op.name]
+            return Parallel(self.lanes[op.name], self.simd.get(op.name, 1))
         budget = max(1, self.cycles_per_image // tokens - 4)  # a few cycles of handshake per token
-        return next(lanes for lanes in range(1, n_out + 1) if n_out % lanes == 0 and n_in * n_out // lanes <= budget)
+        for lanes in range(1, n_out + 1):
+            if -(-n_out // lanes) * n_in <= budget:
+                return Parallel(lanes)
+        return Parallel(n_out, next(s for s in range(2, n_in + 1) if -(-n_in // s) <= budget))
 
 
 def verilog_literal(v) -> str:
@@ -66,13 +83,14 @@ def pack_lanes(rows: np.ndarray, bits: int) -> list[str]:
     return words
 
 
-def linear_params(m: IntModel, op: Op, lanes: int, out_dir: Path) -> dict:
-    """Parameters and ROM files of rtl/linear.v for one linear op of the model file. A raw linear (the
-    classifier head) passes its accumulator through: 32-bit output, no shift."""
-    if op.op != "linear":
+def linear_params(m: IntModel, op: Op, lanes: int, out_dir: Path, weight: np.ndarray | None = None) -> dict:
+    """Parameters and ROM files of rtl/linear.v for one linear op of the model file (or another op given as
+    its [N_OUT, N_IN] `weight`: a 1x1 conv). A raw linear (the classifier head) passes its accumulator through:
+    32-bit output, no shift."""
+    if op.op != "linear" and weight is None:
         raise ValueError(f"{op.name}: not a linear layer")
     fin = m.formats()[op.inputs[0]]
-    return {**_projection(m, op, m.array(op, "weight"), fin, lanes, out_dir),
+    return {**_projection(m, op, m.array(op, "weight") if weight is None else weight, fin, lanes, out_dir),
             "IN_BITS": fin.bits, "IN_SIGNED": int(fin.signed), "MUL_SPLIT": int(lanes > SPLIT_ABOVE_LANES)}
 
 
@@ -176,11 +194,14 @@ def residual_add_params(m: IntModel, op: Op) -> dict:
 
 
 def pool_params(m: IntModel, op: Op) -> dict:
-    """Parameters of rtl/pool.v (mean over the tokens of an image, one frame per image)."""
-    if tuple(op.attrs["axes"]) != (1,):
-        raise ValueError(f"{op.name}: rtl/pool.v pools tokens (axis 1)")
-    fin = m.formats()[op.inputs[0]]
-    tokens = tensor_shapes(m)[op.inputs[0]][0]
+    """Parameters of rtl/pool.v (mean over the tokens of an image, one frame per image): the tokens of a
+    token tensor (axis 1), or the pixels of a channels-first one (axes 2, 3)."""
+    t = op.inputs[0]
+    pooled = (2, 3) if t in layout.channels_first(m) else (1,)
+    if tuple(op.attrs["axes"]) != pooled:
+        raise ValueError(f"{op.name}: rtl/pool.v pools all the tokens of an image (axes {pooled} here)")
+    fin = m.formats()[t]
+    tokens = len(layout.to_tokens(m, t, np.zeros(tensor_shapes(m)[t])))
     log2n = spec.log2_exact(tokens, "pooled count")
     shift = fin.frac + log2n - op.out.frac
     if shift < 0:
@@ -397,6 +418,16 @@ def kernel_params(m: IntModel, op: Op, plan: Plan, rom_dir: Path) -> dict:
         n_out, n_in = m.array(op, "weight").shape
         tokens = shapes[op.name][0] if len(shapes[op.name]) > 1 else 1
         return linear_params(m, op, plan.lanes_for(op, n_in, n_out, tokens), rom_dir)
+    if op.op == "conv" and pointwise(m, op):  # a linear over pixel tokens
+        w = m.array(op, "weight")[:, :, 0, 0]
+        pixels = shapes[op.name][1] * shapes[op.name][2]
+        return linear_params(m, op, plan.lanes_for(op, w.shape[1], w.shape[0], pixels), rom_dir, weight=w)
+    if op.op == "conv":
+        return conv_params(m, op, plan, rom_dir)
+    if op.op in REORDER_OPS:
+        return reorder_params(m, op, rom_dir)
+    if op.op == "concat":
+        return concat_params(m, op)
     if op.op == "residual_add":
         return residual_add_params(m, op)
     if op.op == "layernorm":
@@ -407,7 +438,7 @@ def kernel_params(m: IntModel, op: Op, plan: Plan, rom_dir: Path) -> dict:
         return gelu_params(m, op, rom_dir)
     if op.op == "pool":
         return pool_params(m, op)
-    raise ValueError(f"{op.name}: no RTL kernel for op '{op.op}' yet (the RTL top covers the vit architecture)")
+    raise ValueError(f"{op.name}: no RTL kernel for op '{op.op}'")
 
 
 @dataclass(frozen=True)
@@ -430,4 +461,6 @@ CASES = {c.module: c for c in (KernelCase("linear", "vit", "blocks.0.mlp.fc1", l
                                KernelCase("residual_add", "vit", "blocks.0.add1"),
                                KernelCase("pool", "vit", "pool"),
                                KernelCase("layernorm", "vit", "blocks.0.ln1"),
-                               KernelCase("attention", "vit", "blocks.0.attn.core"))}
+                               KernelCase("attention", "vit", "blocks.0.attn.core"),
+                               KernelCase("reorder", "swin", "blocks.1.partition"),  # shifted windows
+                               KernelCase("concat", "mobilevit", "concat"))}

@@ -1,6 +1,7 @@
 """The RTL generators without a simulator: the vit_accel netlist from the model file, its lanes plan, MAC
 count, ROM files, and Yosys on the smallest kernel."""
 
+import dataclasses
 from pathlib import Path
 
 import numpy as np
@@ -8,7 +9,7 @@ import pytest
 
 from vitflow.host.backends import ModelPaths
 from vitflow.quant.model_file import IntModel
-from vitflow.rtl.gen import hex_words, pack_lanes
+from vitflow.rtl.gen import hex_words, kernel_params, pack_lanes
 from vitflow.rtl.synth import synthesize
 from vitflow.rtl.top import Plan, macs_per_image, write_top
 
@@ -43,9 +44,22 @@ def test_macs_per_image():
     assert macs_per_image(model("vit")) == 16 * 4 * 48 + 2 * per_block + 48 * 10
 
 
-def test_architecture_without_rtl_kernel_is_named(tmp_path):
-    with pytest.raises(ValueError, match="no RTL kernel for op 'conv'"):
-        write_top(model("mobilevit"), tmp_path)
+def test_op_without_rtl_kernel_is_named(tmp_path):
+    m = model("vit")
+    gelu = next(op for op in m.ops if op.op == "gelu")
+    with pytest.raises(ValueError, match=f"{gelu.name}: no RTL kernel for op 'softsign'"):
+        kernel_params(m, dataclasses.replace(gelu, op="softsign"), Plan(), tmp_path)
+
+
+def test_macs_per_image_counts_convolutions():
+    # mobilevit: per conv, output pixels x weights (stem 3x3 1->16 on 8x8, expand 1x1 16->32 on 8x8, dw 3x3
+    # depthwise 32 stride 2 -> 4x4, project 32->24, local 3x3 24->24, to_tokens 24->32, from_tokens 32->24,
+    # fuse 3x3 48->24, final 24->64); two blocks of 16 tokens (q, k, v, proj 32x32, MLP 32->64->32) with
+    # attention over 4 windows of 4 tokens (2 * 16 queries * 4 keys * 32); head 64->10
+    convs = 64 * (16 * 9 + 32 * 16) + 16 * (32 * 9 + 24 * 32 + 24 * 24 * 9 + 32 * 24 + 24 * 32 + 24 * 48 * 9
+                                             + 64 * 24)
+    blocks = 2 * (16 * (4 * 32 * 32 + 2 * 32 * 64) + 2 * 16 * 4 * 32)
+    assert macs_per_image(model("mobilevit")) == convs + blocks + 64 * 10
 
 
 def test_rom_words():
