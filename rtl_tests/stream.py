@@ -143,7 +143,7 @@ async def check_images(dut, m: IntModel, op, images, prefixes: list[str], pause:
               "cycles_per_token": round(free / tokens, 2)}
     dut._log.info(json.dumps(result))
     if os.environ.get("VITFLOW_SIM_RESULTS") and pauses is None:  # collected by `vitflow sim`
-        Path(os.environ["VITFLOW_SIM_RESULTS"], f"{op.op}.json").write_text(json.dumps(result))
+        Path(os.environ["VITFLOW_SIM_RESULTS"], f"{op.op}-{op.name}.json").write_text(json.dumps(result))
     return result
 
 
