@@ -24,6 +24,11 @@ def channels_first(m: IntModel) -> set[str]:
     return {m.input_name} | {op.name for op in m.ops if op.op in CHANNELS_FIRST_OPS}
 
 
+def elements(m: IntModel, name: str, shape: tuple[int, ...]) -> int:
+    """Elements per token of tensor `name` of (one image's) shape `shape`."""
+    return shape[0] if name in channels_first(m) else shape[-1]
+
+
 def to_tokens(m: IntModel, name: str, x: np.ndarray) -> np.ndarray:
     """One image's tensor `name` (its tensor_shapes shape) -> [tokens, elements] in stream order."""
     x = np.asarray(x)

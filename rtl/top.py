@@ -12,8 +12,6 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
-import numpy as np
-
 from ..quant import spec
 from ..quant.golden import tensor_shapes
 from ..quant.model_file import IntModel, Op
@@ -45,8 +43,33 @@ def _params(p: dict) -> str:
     return ", ".join(f".{k}({verilog_literal(v)})" for k, v in p.items())
 
 
+# (System)Verilog keywords (IEEE 1800-2017 Annex B): a layer named like one (e.g. mobilevit's `local`, `final`)
+# gets a trailing underscore in the netlist
+KEYWORDS = frozenset("""
+accept_on alias always always_comb always_ff always_latch and assert assign assume automatic before begin bind
+bins binsof bit break buf bufif0 bufif1 byte case casex casez cell chandle checker class clocking cmos config
+const constraint context continue cover covergroup coverpoint cross deassign default defparam design disable
+dist do edge else end endcase endchecker endclass endclocking endconfig endfunction endgenerate endgroup
+endinterface endmodule endpackage endprimitive endprogram endproperty endspecify endsequence endtable endtask
+enum event eventually expect export extends extern final first_match for force foreach forever fork forkjoin
+function generate genvar global highz0 highz1 if iff ifnone ignore_bins illegal_bins implements implies import
+incdir include initial inout input inside instance int integer interconnect interface intersect join join_any
+join_none large let liblist library local localparam logic longint macromodule matches medium modport module
+nand negedge nettype new nexttime nmos nor noshowcancelled not notif0 notif1 null or output package packed
+parameter pmos posedge primitive priority program property protected pull0 pull1 pulldown pullup
+pulsestyle_ondetect pulsestyle_onevent pure rand randc randcase randsequence rcmos real realtime ref reg
+reject_on release repeat restrict return rnmos rpmos rtran rtranif0 rtranif1 s_always s_eventually s_nexttime
+s_until s_until_with scalared sequence shortint shortreal showcancelled signed small soft solve specify
+specparam static string strong strong0 strong1 struct super supply0 supply1 sync_accept_on sync_reject_on
+table tagged task this throughout time timeprecision timeunit tran tranif0 tranif1 tri tri0 tri1 triand trior
+trireg type typedef union unique unique0 unsigned until until_with untyped use uwire var vectored virtual void
+wait wait_order wand weak weak0 weak1 while wildcard wire with within wor xnor xor""".split())
+
+
 def _wire(name: str) -> str:
-    return name.replace(".", "_")
+    """A tensor's or layer's name in the netlist."""
+    w = name.replace(".", "_")
+    return w + "_" if w in KEYWORDS else w
 
 
 def _bus(port: str, wire: str, tlast: bool = True) -> str:
@@ -77,7 +100,7 @@ def write_top(m: IntModel, out_dir: Path, plan: Plan | None = None) -> tuple[Pat
     out_dir = Path(out_dir)
     rom_dir = out_dir / "rom"
     shapes, fmts = tensor_shapes(m), m.formats()
-    width = {t: shapes[t][-1] * fmts[t].bits for t in shapes if t != m.input_name}
+    width = {t: layout.elements(m, t, shapes[t]) * fmts[t].bits for t in shapes if t != m.input_name}
     consumers: dict[str, list[tuple[Op, int]]] = {}
     for op in m.ops:
         for i, t in enumerate(op.inputs):
@@ -114,7 +137,7 @@ def write_top(m: IntModel, out_dir: Path, plan: Plan | None = None) -> tuple[Pat
             br = f"{_wire(t)}_to_{_wire(op.name)}_{i}"
             decl.append(f"    wire [{width[t] - 1}:0] {br}_tdata;\n    wire {br}_tvalid, {br}_tready, {br}_tlast;")
             if op.op in JOINS:  # skip path: wait here while the other branch works
-                depth = 1 << (4 * len(layout.to_tokens(m, t, np.zeros(shapes[t]))) - 1).bit_length()
+                depth = 1 << (4 * math.prod(shapes[t]) // layout.elements(m, t, shapes[t]) - 1).bit_length()
                 instance("axis_fifo", f"{br}_fifo", {"WIDTH": width[t], "DEPTH": depth},
                          f".s_axis_tdata({bc}_tdata), .s_axis_tvalid({bc}_tvalid[{k}]), "
                          f".s_axis_tready({bc}_tready[{k}]), .s_axis_tlast({bc}_tlast), {_bus('m_axis', br)}")
