@@ -3,7 +3,12 @@ golden (NumPy), csim (hls4ml C-simulation), rtlsim (the board driver against the
 (vit_accel on a PYNQ board) - and gives the same integer logits on each.
 
     with Accelerator("vit.npz", backend="board", bitstream="vit_accel.bit") as acc:
-        classes, confidence = acc.classify(images)
+        classes, confidence = acc.classify(images)          # model inputs uint8 [N, 1, 8, 8]
+        verdicts = acc.classify_pictures(["scan.png", photo_array])  # any picture, preprocessed
+
+A verdict is the class with its probability (softmax of the integer logits read on their fixed-point grid), or
+a flag instead of a bare class: "no content" (a blank picture: class None) or "low probability" (under
+MIN_PROBABILITY).
 """
 
 from __future__ import annotations
@@ -15,6 +20,40 @@ import numpy as np
 from .backends import BACKENDS, ModelPaths, UserError, open_backend
 
 DRIVER_BACKENDS = tuple(n for n in ("golden", "csim", "rtlsim", "board") if n in BACKENDS)
+# Below: flagged "low probability". On the strokes set it flags 5 % of the answers and 20 % of the wrong ones
+# (shipped vit; retrained with augmentation: 5 % and 38 %, the rest then 95.6 % right).
+MIN_PROBABILITY = 0.5
+
+
+def logits_frac(backend) -> int:
+    """Fractional bits of a backend's logits: the model file's output grid for integer backends, 0 for float."""
+    if not backend.integer:
+        return 0
+    if hasattr(backend, "logits_frac"):
+        return backend.logits_frac
+    return backend.model.formats()[backend.model.output].frac
+
+
+def probabilities(logits: np.ndarray, frac: int) -> np.ndarray:
+    """Softmax of logits on the grid 2**-frac (float64)."""
+    z = np.asarray(logits, np.float64) * 2.0**-frac
+    e = np.exp(z - z.max(1, keepdims=True))
+    return e / e.sum(1, keepdims=True)
+
+
+def verdicts(logits: np.ndarray, frac: int, content: list[bool] | None = None,
+             min_probability: float = MIN_PROBABILITY) -> list[dict]:
+    """Per image: class, probability and flag (None, "no content" or "low probability")."""
+    p = probabilities(logits, frac)
+    out = []
+    for k, row in enumerate(p):
+        if content is not None and not content[k]:
+            out.append({"class": None, "probability": None, "flag": "no content"})
+            continue
+        best = float(row.max())
+        out.append({"class": int(row.argmax()), "probability": round(best, 4),
+                    "flag": "low probability" if best < min_probability else None})
+    return out
 
 
 class Accelerator:
@@ -42,14 +81,24 @@ class Accelerator:
 
     def probabilities(self, logits: np.ndarray) -> np.ndarray:
         """Softmax of integer logits, read on their fixed-point grid (float64)."""
-        z = logits.astype(np.float64) * 2.0 ** -self.model.formats()[self.model.output].frac
-        e = np.exp(z - z.max(1, keepdims=True))
-        return e / e.sum(1, keepdims=True)
+        return probabilities(logits, logits_frac(self.backend))
 
     def classify(self, images) -> tuple[np.ndarray, np.ndarray]:
-        """The class of each image and its probability."""
+        """The class of each model input and its probability."""
         p = self.probabilities(self.infer(images))
         return p.argmax(1), p.max(1)
+
+    def classify_pictures(self, pictures, min_probability: float = MIN_PROBABILITY) -> list[dict]:
+        """Pictures of any size - files, or arrays [H, W] (uint8, uint16, or float in [0, 1]) - preprocessed
+        to the model's input (host/preprocess.py), then verdicts (class, probability, flag, polarity)."""
+        from .preprocess import decode, framing_for, picture_array, prepare
+
+        framing = framing_for(self.model.meta)
+        prepared = [prepare(decode(Path(p)) if isinstance(p, (str, Path)) else picture_array(p),
+                            self.input_shape, framing) for p in pictures]
+        logits = self.infer(np.stack([p.image for p in prepared]))
+        rows = verdicts(logits, logits_frac(self.backend), [p.content for p in prepared], min_probability)
+        return [{**r, "polarity": p.polarity} for r, p in zip(rows, prepared)]
 
     def close(self) -> None:
         if board := getattr(self.backend, "board", None):

@@ -168,8 +168,8 @@ def test_backend_rejects_empty_and_misshapen_batches():
 
 def test_infer_wrong_shape_npy_is_one_line(capsys, tmp_path):
     np.save(tmp_path / "x.npy", np.zeros((1, 4, 4), np.uint8))
-    code, _, err = cli(capsys, "infer", str(tmp_path / "x.npy"))
-    assert code == 2 and "expected a uint8 array of shape [1, 8, 8]" in err and err.count("\n") == 1
+    code, _, err = cli(capsys, "infer", "--raw", str(tmp_path / "x.npy"))  # without --raw: preprocessed
+    assert code == 2 and "--raw takes pictures of the model's size 8x8, got 4x4" in err and err.count("\n") == 1
 
 
 @pytest.mark.parametrize("cmd,extra", [("train", "train"), ("demo", "train"), ("hls", "hls"), ("sim", "sim")])

@@ -7,6 +7,8 @@
 - mnist: IDX files (optionally .gz) from a folder the user names; zero-padded 28x28 -> 32x32 so that every
   architecture's token grid and pooled count are powers of two.
 - cifar10: the python batches (data_batch_1..5, test_batch) from a folder the user names.
+- strokes: the out-of-distribution set (model/ood.py): synthetic pen digits, 64x64 pictures in four variants,
+  generated; test images only, run through the preprocessing (host/preprocess.py).
 """
 
 from __future__ import annotations
@@ -19,7 +21,8 @@ from pathlib import Path
 
 import numpy as np
 
-DATASETS = ("digits", "mnist", "cifar10")
+DATASETS = ("digits", "mnist", "cifar10", "strokes")
+PICTURE_SETS = ("strokes",)  # test pictures of any size: evaluated through host/preprocess.py
 DIGITS_SPLIT_SEED = 0
 DIGITS_TEST_FRACTION = 0.2
 
@@ -36,6 +39,8 @@ class Dataset:
     x_test: np.ndarray
     y_test: np.ndarray
     patch: int              # patch size that gives a 4x4 token grid for vit/swin
+    variants: np.ndarray | None = None  # a group name per test image, reported apart (strokes)
+    pictures: bool = False  # test images are pictures of any size, preprocessed to the model's input
 
     @property
     def in_chans(self) -> int:
@@ -53,6 +58,10 @@ class Dataset:
 def load_dataset(name: str, data_dir: str | Path | None = None) -> Dataset:
     if name == "digits":
         return digits()
+    if name == "strokes":
+        from .ood import strokes
+
+        return strokes()
     if name not in DATASETS:
         raise DataError(f"unknown data set '{name}' (choose from {', '.join(DATASETS)})")
     if data_dir is None:

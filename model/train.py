@@ -1,4 +1,5 @@
-"""Training: float pre-training, then Brevitas quantization-aware fine-tuning of the same network.
+"""Training: float pre-training, then Brevitas quantization-aware fine-tuning of the same network, both on
+augmented digits (model/augment.py) so that the model also reads pictures that are not from the data set.
 
 Checkpoints hold the config and both state dicts; they are written atomically.
 """
@@ -18,8 +19,9 @@ from tqdm import tqdm
 from ..quant.model_file import write_atomic
 from ..quant.spec import PIXEL
 from . import build_model
+from .augment import AugmentConfig, augment
 from .config import ModelConfig
-from .datasets import Dataset
+from .datasets import DataError, Dataset
 
 CHECKPOINT_VERSION = 1
 
@@ -34,6 +36,8 @@ class TrainConfig:
     weight_decay: float = 0.05
     label_smoothing: float = 0.1
     max_shift: int = 1          # random translation in pixels (zero fill), keeps pixels on the grid
+    augment: bool = True        # model/augment.py (shift, scale, rotation, slant, pen width, contrast, noise);
+    # False: max_shift only (the models shipped before; 85 % vs 93 % on the strokes pictures for vit)
     seed: int = 0
 
 
@@ -62,8 +66,9 @@ def accuracy(model: torch.nn.Module, x: np.ndarray, y: np.ndarray, batch: int = 
 
 
 def fit(model, data: Dataset, epochs: int, lr: float, tc: TrainConfig, desc: str, progress: bool = True):
-    """AdamW with warmup + cosine decay, label smoothing, random shifts."""
+    """AdamW with warmup + cosine decay, label smoothing, random shifts or the full augmentation."""
     gen = torch.Generator().manual_seed(tc.seed)
+    ac = AugmentConfig()
     x, y = to_float(data.x_train), torch.from_numpy(data.y_train)
     opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=tc.weight_decay)
     steps = epochs * math.ceil(len(x) / tc.batch)
@@ -76,8 +81,8 @@ def fit(model, data: Dataset, epochs: int, lr: float, tc: TrainConfig, desc: str
         perm = torch.randperm(len(x), generator=gen)
         for i in range(0, len(x), tc.batch):
             idx = perm[i:i + tc.batch]
-            loss = F.cross_entropy(model(random_shift(x[idx], tc.max_shift, gen)), y[idx],
-                                   label_smoothing=tc.label_smoothing)
+            xb = augment(x[idx], ac, gen) if tc.augment else random_shift(x[idx], tc.max_shift, gen)
+            loss = F.cross_entropy(model(xb), y[idx], label_smoothing=tc.label_smoothing)
             opt.zero_grad()
             loss.backward()
             opt.step()
@@ -89,6 +94,8 @@ def fit(model, data: Dataset, epochs: int, lr: float, tc: TrainConfig, desc: str
 
 def train(cfg: ModelConfig, data: Dataset, tc: TrainConfig, progress: bool = True):
     """Float model, then QAT from its weights. Returns (float_model, quant_model, metrics)."""
+    if len(data.x_train) == 0:
+        raise DataError(f"data set {data.name} has no training images (test pictures only): train on digits")
     torch.manual_seed(tc.seed)
     fmodel = fit(build_model(cfg, quant=False), data, tc.float_epochs, tc.lr, tc, f"{cfg.arch} float", progress)
     qmodel = build_model(cfg, quant=True)
