@@ -41,6 +41,15 @@ class ModelPaths:
             raise UserError(f"--model {model}: expected a model file (.npz) or a checkpoint (.pt)")
         return cls(base.with_suffix(".pt"), base.with_suffix(".npz"))
 
+    @property
+    def shipped(self) -> bool:
+        return self.model_file.resolve().parent == PRETRAINED.resolve()
+
+    def build_name(self, identity: int) -> str:
+        """The build folder name of this model (its IntModel.identity() given): a shipped model's file stem (its
+        arch), any other model file's stem and identity, so that two models never share a build folder."""
+        return self.model_file.stem if self.shipped else f"{self.model_file.stem}-{identity:08x}"
+
 
 class Backend:
     name: str
@@ -116,7 +125,9 @@ class CsimBackend(GoldenBackend):
         super().__init__(paths)
         from ..hls.csim import model_project
 
-        self.project = model_project(self.model, HLS_BUILD / self.arch)
+        # where `vitflow hls` builds it (its project is reused): build/hls/ARCH, or build/hls/NAME/ARCH
+        root = HLS_BUILD if paths.shipped else HLS_BUILD / paths.build_name(self.model.identity())
+        self.project = model_project(self.model, root / self.arch)
 
     def logits(self, images):
         from ..hls.check import csim_logits
@@ -208,7 +219,7 @@ class OnnxBackend(Backend):
 class RtlsimBackend(ModelFileBackend):
     """The board driver (host/board.py) against vit_accel simulated by Verilator (rtl/rtlsim.py). Its
     throughput and latency are the accelerator's own cycle counts (Board.cycles_per_image, LATENCY) at the
-    clock that place and route measured for this model's top (build/sim/<model file stem>/timing.json,
+    clock that place and route measured for this model's top (build/sim/<ModelPaths.build_name>/timing.json,
     `make timing`); no clock, no images/s."""
 
     name, bench_images = "rtlsim", 24
@@ -217,7 +228,7 @@ class RtlsimBackend(ModelFileBackend):
         import json
 
         super().__init__(paths)
-        timing = timing or BUILD / "sim" / Path(paths.model_file).stem / "timing.json"
+        timing = timing or BUILD / "sim" / paths.build_name(self.model.identity()) / "timing.json"
         self.paths, self.counters = paths, {}
         top = json.loads(timing.read_text())["top"] if timing.is_file() else {}
         self.clock_mhz = top.get("xc7z020_clock_mhz") or top.get("clock_mhz")

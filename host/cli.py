@@ -23,6 +23,7 @@ import numpy as np  # noqa: E402
 from ..model.config import ARCHS  # noqa: E402
 from ..model.datasets import DATASETS  # noqa: E402
 from ..quant.spec import WEIGHT_BITS_CHOICES  # noqa: E402
+from .accelerator import MIN_PROBABILITY  # noqa: E402
 from .backends import BACKENDS, INTEGER_BACKENDS, ModelPaths, UserError, missing, open_backend  # noqa: E402
 
 EXIT_USAGE = 2
@@ -43,6 +44,33 @@ def add_model_args(p, data: bool = True, bitstream: bool = False):
         p.add_argument("--data-dir", help="folder with the MNIST IDX files or CIFAR-10 python batches")
 
 
+# ModelConfig fields settable on `vitflow train` (image size, channels and classes come from the data set)
+SHAPE_FLAGS = ("dim", "depth", "heads", "mlp_dim", "patch", "window", "channels", "weight_bits")
+
+
+def int_list(text: str) -> tuple[int, ...]:
+    try:
+        return tuple(int(v) for v in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected comma-separated integers, got '{text}'") from None
+
+
+def add_shape_args(p):
+    """The model shape: --config FILE (TOML, ModelConfig's field names) and a flag per field over it."""
+    p.set_defaults(arch=None)  # --arch, else the config file's arch, else vit
+    p.add_argument("--config", help="TOML file of model fields (arch, dim, depth, heads, mlp_dim, patch, window, "
+                                    "channels, weight_bits); the flags below override it")
+    p.add_argument("--dim", type=int, help="token width")
+    p.add_argument("--depth", type=int, help="transformer blocks")
+    p.add_argument("--heads", type=int, help="attention heads; dim / heads must be a power of two")
+    p.add_argument("--mlp-dim", type=int, help="MLP hidden width")
+    p.add_argument("--patch", type=int, help="vit/swin: patch embedding size; mobilevit: unfold patch "
+                                             "(default: the data set's)")
+    p.add_argument("--window", type=int, help="swin: window side in tokens")
+    p.add_argument("--channels", type=int_list, help="mobilevit: stem,expand,block,final conv widths")
+    p.add_argument("--weight-bits", type=int, choices=WEIGHT_BITS_CHOICES, help="weights int8 (default) or int4")
+
+
 def load_test_split(args, input_shape):
     from ..model.datasets import load_dataset
 
@@ -58,19 +86,73 @@ def model_paths(args) -> ModelPaths:
     paths = ModelPaths.resolve(args.arch, args.model)
     if getattr(args, "bitstream", None):
         paths.bitstream = Path(args.bitstream)
+    if paths.model_file.is_file():
+        load_model(paths)  # its shape checked before a backend builds anything on it
     return paths
 
 
+def load_model(paths: ModelPaths):
+    """The model file of `paths`, its config checked as `vitflow train` checks a new one (model/config.py)."""
+    from ..model.config import config_of_model_file
+    from ..quant.model_file import IntModel
+
+    if not paths.model_file.is_file() and paths.checkpoint.is_file():
+        raise UserError(f"no model file beside {paths.checkpoint}: write it with "
+                        f"`vitflow export --checkpoint {paths.checkpoint}`")
+    m = IntModel.load(paths.model_file)
+    config_of_model_file(m.config, str(paths.model_file))
+    return m
+
+
+def hardware_error(name: str, e: ValueError) -> UserError:
+    """A generator's refusal (an op or shape the HLS / RTL generators cannot build), as one line."""
+    return UserError(f"cannot generate hardware for {name}: {e}")
+
+
+def picture_framing(paths: ModelPaths):
+    """How the model's training framed its digits (the model file's meta; the digits framing without one)."""
+    from ..quant.model_file import IntModel
+    from .preprocess import framing_for
+
+    return framing_for(IntModel.load(paths.model_file).meta if paths.model_file.is_file() else None)
+
+
+def picture_split(args, paths: ModelPaths, input_shape):
+    """A data set of pictures (strokes) preprocessed to the model's input: (data, x, y, content per image)."""
+    from ..model.datasets import load_dataset
+    from .preprocess import prepare
+
+    data = load_dataset(args.dataset, args.data_dir)
+    n = len(data.x_test) if args.limit is None else min(args.limit, len(data.x_test))
+    framing = picture_framing(paths)
+    prepared = [prepare(p[0] / 255.0, input_shape, framing) for p in data.x_test[:n]]
+    return data, np.stack([p.image for p in prepared]), data.y_test[:n], [p.content for p in prepared]
+
+
 def cmd_eval(args) -> int:
+    from ..model.datasets import PICTURE_SETS
+    from .accelerator import logits_frac, verdicts
+
     paths = model_paths(args)
     backend = open_backend(args.backend, paths)
-    data, x, y = load_test_split(args, backend.input_shape)
+    if args.dataset in PICTURE_SETS:
+        data, x, y, content = picture_split(args, paths, backend.input_shape)
+    else:
+        (data, x, y), content = load_test_split(args, backend.input_shape), None
     x = backend.check(x)
     t0 = time.perf_counter()
     logits = backend.logits(x)
+    seconds = time.perf_counter() - t0
+    rows = verdicts(logits, logits_frac(backend), content)
+    right = np.array([r["class"] == t for r, t in zip(rows, y)])
     result = {"arch": backend.arch, "dataset": data.name,
-              "backend": backend.name, "n": int(len(x)), "accuracy": float((logits.argmax(1) == y).mean()),
-              "seconds": round(time.perf_counter() - t0, 3)}
+              "backend": backend.name, "n": int(len(x)), "accuracy": float(right.mean()),
+              "seconds": round(seconds, 3), "low_probability": sum(r["flag"] == "low probability" for r in rows)}
+    if content is not None:  # pictures: what the preprocessing found, and each variant on its own
+        result["no_content"] = content.count(False)
+        groups = data.variants[:len(y)]
+        result["variants"] = {str(v): {"n": int((groups == v).sum()), "accuracy": float(right[groups == v].mean())}
+                              for v in dict.fromkeys(groups)}
     if args.check:
         ref = open_backend(args.check, paths)
         if not (backend.integer and ref.integer):
@@ -86,26 +168,42 @@ def cmd_eval(args) -> int:
         if args.check:
             line += f", {result['mismatches']} images differ from {args.check}"
         print(line)
+        for v, r in result.get("variants", {}).items():
+            print(f"  {v:<18} {r['n']:>5} pictures  accuracy {100 * r['accuracy']:.2f}%")
+        if content is not None:
+            print(f"  no content found in {result['no_content']}; probability under the threshold for "
+                  f"{result['low_probability']}")
     return 1 if result.get("mismatches") else 0
 
 
+def shape_values(args) -> dict:
+    """The model fields asked for: --config FILE, then --arch and the shape flags over it."""
+    from ..model.config import read_config_file
+
+    values = read_config_file(args.config) if args.config else {}
+    values.update({k: getattr(args, k) for k in ("arch", *SHAPE_FLAGS) if getattr(args, k) is not None})
+    return values
+
+
 def cmd_train(args) -> int:
-    from ..model.config import default_config
+    from ..model.config import config_for_data
     from ..model.datasets import load_dataset
     from ..model.train import TrainConfig, save_checkpoint, train
     from ..quant import golden
     from ..quant.export import brevitas_int_logits, export_int_model, export_qonnx
 
+    values = shape_values(args)  # a bad config file is refused before the data set loads
     data = load_dataset(args.dataset, args.data_dir)
-    cfg = default_config(args.arch, in_chans=data.in_chans, img_size=data.img_size, patch=data.patch,
-                         num_classes=data.num_classes, weight_bits=args.weight_bits)
+    # the arch's defaults, the data set's image (and patch), then the values: refused here, before training,
+    # with one line saying what to change, when the flow cannot build the shape
+    cfg = config_for_data(values, data.in_chans, data.img_size, data.num_classes, data.patch)
     tc = TrainConfig(**{k: v for k, v in (("float_epochs", args.float_epochs), ("qat_epochs", args.qat_epochs),
                                           ("seed", args.seed)) if v is not None})
     t0 = time.perf_counter()
     try:
         fmodel, qmodel, metrics = train(cfg, data, tc, progress=not args.quiet)
-    except ValueError as e:  # e.g. a token grid that is not a power of two for this data set
-        raise UserError(f"cannot build {args.arch} for {data.name}: {e}") from None
+    except ValueError as e:  # a shape config.validate let through: still one line
+        raise UserError(f"cannot build {cfg.arch} for {data.name}: {e}") from None
     im = export_int_model(qmodel)
     g = golden.run(im, data.x_test)
     b = brevitas_int_logits(qmodel, data.x_test, im.formats()[im.output].frac)
@@ -114,12 +212,13 @@ def cmd_train(args) -> int:
             "golden_vs_brevitas_mismatches": int((g != b).any(1).sum()), "n_test": int(len(data.y_test)),
             "train_config": tc.__dict__}
     im.meta.update(meta)
-    out = Path(args.out) if args.out else Path("build/models") / args.arch
+    out = Path(args.out) if args.out else Path("build/models") / cfg.arch
     save_checkpoint(out.with_suffix(".pt"), cfg, fmodel, qmodel, meta)
     im.save(out.with_suffix(".npz"))
     if args.qonnx:
         export_qonnx(qmodel, out.with_suffix(".onnx"))
-    print(json.dumps({"arch": args.arch, **{k: v for k, v in meta.items() if k != "train_config"},
+    print(json.dumps({"arch": cfg.arch, "config": cfg.to_json(),
+                      **{k: v for k, v in meta.items() if k != "train_config"},
                       "checkpoint": str(out.with_suffix(".pt")), "model_file": str(out.with_suffix(".npz"))}))
     return 1 if meta["golden_vs_brevitas_mismatches"] else 0
 
@@ -138,41 +237,32 @@ def cmd_export(args) -> int:
     return 0
 
 
-def read_image(path: Path, shape: list[int]) -> np.ndarray:
-    """One image as uint8 [C, H, W]: .npy as stored, other formats through Pillow (resized to the model)."""
-    c, h, w = shape
-    if not path.is_file():
-        raise UserError(f"image {path} not found")
-    if path.suffix == ".npy":
-        try:
-            a = np.load(path, allow_pickle=False)
-        except Exception as e:
-            raise UserError(f"{path} is not a readable .npy file ({type(e).__name__})") from None
-        a = a.reshape(a.shape[-2:])[None] if a.ndim == 2 else a
-        if list(a.shape) != shape or a.dtype != np.uint8:
-            raise UserError(f"{path}: expected a uint8 array of shape {shape} or {shape[1:]}, "
-                            f"got {a.dtype} {list(a.shape)}")
-        return a
-    from PIL import Image, UnidentifiedImageError
-
-    try:
-        img = Image.open(path).convert("L" if c == 1 else "RGB").resize((w, h), Image.BILINEAR)
-    except (UnidentifiedImageError, OSError) as e:
-        raise UserError(f"{path} is not a readable image ({type(e).__name__})") from None
-    a = np.asarray(img, np.uint8)
-    return a[None] if c == 1 else a.transpose(2, 0, 1)
-
-
 def cmd_infer(args) -> int:
-    backend = open_backend(args.backend, model_paths(args))
-    images = backend.check(np.stack([read_image(Path(p), backend.input_shape) for p in args.images]))
-    logits = backend.logits(images)
-    rows = [{"image": p, "class": int(lg.argmax()), "logits": lg.tolist()} for p, lg in zip(args.images, logits)]
+    from .accelerator import logits_frac, verdicts
+    from .preprocess import read_inputs
+
+    paths = model_paths(args)
+    backend = open_backend(args.backend, paths)
+    names, images, prepared = read_inputs(args.images, backend.input_shape, picture_framing(paths), as_is=args.raw)
+    logits = backend.logits(backend.check(images))
+    content = None if args.raw else [p.content for p in prepared]
+    rows = [{"image": name, **v, "logits": lg.tolist()} for name, v, lg in
+            zip(names, verdicts(logits, logits_frac(backend), content, args.min_probability), logits)]
+    if not args.raw:
+        for r, p in zip(rows, prepared):
+            r["polarity"] = p.polarity
     if args.json:
-        print(json.dumps({"backend": backend.name, "results": rows}))
-    else:
-        for r in rows:
-            print(f"{r['image']}: class {r['class']}")
+        print(json.dumps({"backend": backend.name, "preprocessed": not args.raw,
+                          "min_probability": args.min_probability, "results": rows}))
+        return 0
+    for r in rows:
+        if r["flag"] == "no content":
+            print(f"{r['image']}: no digit found (blank picture)")
+        elif r["flag"]:
+            print(f"{r['image']}: class {r['class']}? probability {r['probability']:.2f}, under "
+                  f"{args.min_probability:.2f}: low confidence")
+        else:
+            print(f"{r['image']}: class {r['class']} (probability {r['probability']:.2f})")
     return 0
 
 
@@ -310,56 +400,88 @@ def cmd_hls(args) -> int:
     """hls4ml projects per kernel and per model, C-sim checked against golden; build/hls/report.json."""
     from ..hls.check import N_RANDOM, run
     from ..hls.graph import HLSConversionError
-    from ..model.datasets import digits
-    from ..quant.model_file import IntModel
+    from ..model.datasets import load_dataset
 
     if args.arch == "all" and args.model:
-        raise UserError("--model names one model: give its --arch instead of all")
-    archs = ARCHS if args.arch == "all" else (args.arch,)
-    models = {a: IntModel.load(ModelPaths.resolve(a, args.model).model_file) for a in archs}
-    data = digits()
+        raise UserError("--model names one model: omit --arch all")
+    if args.model:  # the model file's own arch; built under build/hls/NAME/ARCH (NAME: ModelPaths.build_name)
+        paths = ModelPaths.resolve(args.arch, args.model)
+        m = load_model(paths)
+        models = {m.arch: m}
+        root = Path(args.build_dir) / paths.build_name(m.identity())
+    else:
+        models = {a: load_model(ModelPaths.resolve(a, None)) for a in (ARCHS if args.arch == "all" else (args.arch,))}
+        root = Path(args.build_dir)
+    data = load_dataset(args.dataset, args.data_dir)
+    for arch, m in models.items():
+        if list(data.x_test.shape[1:]) != list(m.input_shape):
+            raise UserError(f"the {arch} model takes images of shape {m.input_shape}, data set {data.name} has "
+                            f"{list(data.x_test.shape[1:])}: give the model's data set (--dataset, --data-dir)")
     n = len(data.x_test) if args.limit is None else min(args.limit, len(data.x_test))
     print(f"{'arch':<10} {'kernel':<17} {'layer / project':<28} {'n':>6} {'mismatches':>10} {'time':>8}")
     try:
-        report = run(models, data.x_test[:n], data.y_test[:n], Path(args.build_dir), args.random or N_RANDOM)
+        report = run(models, data.x_test[:n], data.y_test[:n], root, args.random or N_RANDOM)
     except HLSConversionError as e:
         raise UserError(str(e)) from None
     for arch, syn in report["synthesis"].items():
         print(f"{arch}: {syn.get('skipped', 'C synthesis done')}")
-    print(f"wrote {Path(args.build_dir) / 'report.json'}")
+    print(f"wrote {root / 'report.json'}")
     bad = sum(r["mismatches"] for r in report["kernels"] + report["models"])
     return 1 if bad else 0
 
 
 def cmd_sim(args) -> int:
     """RTL kernel testbenches (cocotb + Verilator), each model's top, and Yosys resources: build/sim/report.json,
-    build/sim/<arch>/report.json and resources.json."""
+    build/sim/<name>/report.json and resources.json (name: ModelPaths.build_name). With --model: that model's
+    top only (the kernel testbenches check the shipped models' layers)."""
     from ..rtl.report import run
 
-    files = {a: ModelPaths.resolve(a, None).model_file for a in ARCHS}
-    report = run(files, Path(args.build_dir), synth=not args.no_synth, full=args.full)
+    chosen = [ModelPaths.resolve("vit", args.model)] if args.model else \
+        [ModelPaths.resolve(a, None) for a in (ARCHS if args.arch == "all" else (args.arch,))]
+    files = {paths.build_name(load_model(paths).identity()): paths.model_file for paths in chosen}
+    try:
+        report = run(files, Path(args.build_dir), synth=not args.no_synth, full=args.full, kernels=not args.model)
+    except ValueError as e:
+        raise hardware_error(", ".join(files), e) from None
     bad = report["testbench_exit_code"] != 0 or any(k["mismatches"] for k in report["kernels"]) or \
         any(t.get("mismatches", 1) for t in report["tops"].values())
-    print(f"wrote {Path(args.build_dir) / 'report.json'}")
+    tops = [Path(args.build_dir) / name / "report.json" for name in files]
+    print(f"wrote {Path(args.build_dir) / 'report.json'}, {', '.join(map(str, tops))}")
     return 1 if bad else 0
 
 
 def cmd_timing(args) -> int:
-    """Place and route of every kernel instance of the top (nextpnr-ecp5, out of context): build/sim/vit/timing.json."""
-    from ..quant.model_file import IntModel
+    """Place and route of every kernel instance of the top (nextpnr-ecp5, out of context):
+    build/sim/<name>/timing.json (name: ModelPaths.build_name)."""
     from ..rtl.timing import TARGET_MHZ, run
 
-    report = run(IntModel.load(ModelPaths.resolve("vit", None).model_file), Path(args.build_dir), "vit")
-    print(f"wrote {Path(args.build_dir) / 'vit' / 'timing.json'}")
+    paths = ModelPaths.resolve(args.arch, args.model)
+    m = load_model(paths)
+    name = paths.build_name(m.identity())
+    try:
+        report = run(m, Path(args.build_dir), name)
+    except ValueError as e:
+        raise hardware_error(name, e) from None
+    print(f"wrote {Path(args.build_dir) / name / 'timing.json'}")
     return 1 if report["top"]["clock_mhz"] < TARGET_MHZ else 0
 
 
 def cmd_bitstream(args) -> int:
-    """Vivado project Tcl for the PYNQ-Z2 (and the bitstream when vivado is on PATH): build/board/."""
-    from ..quant.model_file import IntModel
+    """Vivado project Tcl for the PYNQ-Z2 (and the bitstream when vivado is on PATH): build/board/ for the
+    shipped vit (make package), build/board/<name> for any other model (ModelPaths.build_name)."""
     from ..rtl.bitstream import build
 
-    return build(IntModel.load(model_paths(args).model_file), Path(args.out), args.clock_mhz)
+    paths = ModelPaths.resolve(args.arch, args.model)
+    m = load_model(paths)
+    name = paths.build_name(m.identity())
+    out = Path(args.out) if args.out else BOARD_DIR if paths.shipped and m.arch == "vit" else BOARD_DIR / name
+    try:
+        return build(m, out, args.clock_mhz)
+    except ValueError as e:
+        raise hardware_error(name, e) from None
+
+
+BOARD_DIR = Path("build/board")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -368,9 +490,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     t = sub.add_parser("train", help="float training + Brevitas QAT; writes checkpoint and model file")
     add_model_args(t)
+    add_shape_args(t)
     t.add_argument("--float-epochs", type=int)
     t.add_argument("--qat-epochs", type=int)
-    t.add_argument("--weight-bits", type=int, choices=WEIGHT_BITS_CHOICES, default=WEIGHT_BITS_CHOICES[0])
     t.add_argument("--seed", type=int)
     t.add_argument("--out", help="output prefix (default build/models/ARCH): writes PREFIX.pt and PREFIX.npz")
     t.add_argument("--qonnx", action="store_true", help="also write PREFIX.onnx (QONNX, cleaned)")
@@ -391,34 +513,45 @@ def build_parser() -> argparse.ArgumentParser:
     x.add_argument("--qonnx", help="also write a cleaned QONNX model here")
     x.set_defaults(func=cmd_export)
 
-    i = sub.add_parser("infer", help="classify image files (.npy uint8, or PNG/PGM/JPEG)")
+    i = sub.add_parser("infer", help="classify pictures (PNG/JPEG/... or .npy batches), preprocessed like the "
+                                     "training data; each with its probability")
     add_model_args(i, data=False, bitstream=True)
     i.add_argument("--backend", choices=BACKENDS, default="golden")
     i.add_argument("--json", action="store_true")
+    i.add_argument("--raw", action="store_true", help="no preprocessing: pictures of the model's input size, "
+                                                      "pixels as they are")
+    i.add_argument("--min-probability", type=float, default=MIN_PROBABILITY,
+                   help=f"flag answers below this probability (default {MIN_PROBABILITY})")
     i.add_argument("images", nargs="+")
     i.set_defaults(func=cmd_infer)
 
     h = sub.add_parser("hls", help="hls4ml projects per kernel and model, C-sim vs golden (make hls)")
     h.add_argument("--arch", choices=ARCHS + ("all",), default="vit")
-    h.add_argument("--model", help="model file (.npz); default: the shipped model of --arch")
+    h.add_argument("--model", help="model file (.npz) or checkpoint (.pt, its .npz beside it); default: the "
+                                   "shipped model of --arch")
+    h.add_argument("--dataset", choices=DATASETS, default="digits", help="test images of the whole-model check")
+    h.add_argument("--data-dir", help="folder with the MNIST IDX files or CIFAR-10 python batches")
     h.add_argument("--limit", type=int, help="first N test images for the whole-model check")
     h.add_argument("--random", type=int, help="random vectors per kernel (default 1,000), plus edge vectors")
     h.add_argument("--build-dir", default="build/hls")
     h.set_defaults(func=cmd_hls)
 
     r = sub.add_parser("sim", help="RTL testbenches vs golden + Yosys resources (make sim)")
+    r.add_argument("--arch", choices=ARCHS + ("all",), default="all", help="the shipped models' tops to test")
+    r.add_argument("--model", help="model file (.npz) or checkpoint (.pt): test its top (not the kernels')")
     r.add_argument("--build-dir", default="build/sim")
     r.add_argument("--no-synth", action="store_true", help="skip Yosys")
     r.add_argument("--full", action="store_true", help="also the whole digits test set through vit_accel (slow)")
     r.set_defaults(func=cmd_sim)
 
     tm = sub.add_parser("timing", help="place and route of every kernel of the top, ECP5 out of context (make timing)")
+    add_model_args(tm, data=False)
     tm.add_argument("--build-dir", default="build/sim")
     tm.set_defaults(func=cmd_timing)
 
     bs = sub.add_parser("bitstream", help="Vivado project (PYNQ-Z2: PS7 + AXI DMA + vit_accel); builds it with vivado")
     add_model_args(bs, data=False)
-    bs.add_argument("--out", default="build/board", help="output folder (default build/board)")
+    bs.add_argument("--out", help="output folder (default build/board; build/board/NAME for a --model)")
     bs.add_argument("--clock-mhz", type=float, default=100.0, help="fabric clock FCLK0 (default 100)")
     bs.set_defaults(func=cmd_bitstream)
 
@@ -440,11 +573,12 @@ def build_parser() -> argparse.ArgumentParser:
 def user_errors() -> tuple[type, ...]:
     """Exceptions that mean bad input. CheckpointError lives beside torch: it can only be raised once
     model.train is imported, so it is looked up there and never imported here."""
+    from ..model.config import ConfigError
     from ..model.datasets import DataError
     from ..quant.model_file import ModelFileError
 
     train = sys.modules.get(__name__.rsplit(".", 2)[0] + ".model.train")
-    return (UserError, DataError, ModelFileError) + ((train.CheckpointError,) if train else ())
+    return (UserError, ConfigError, DataError, ModelFileError) + ((train.CheckpointError,) if train else ())
 
 
 # Commands beyond the golden path: the pip extra each needs and the modules that tell whether it is installed.

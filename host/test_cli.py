@@ -89,9 +89,9 @@ def test_infer_npy_and_png(capsys, tmp_path):
     code, out, _ = run(capsys, "infer", "--json", str(tmp_path / "a.npy"), str(tmp_path / "b.png"))
     r = json.loads(out)["results"]
     assert code == 0 and [x["class"] for x in r] == list(d.y_test[:2])
-    np.save(tmp_path / "bad.npy", np.zeros((3, 3), np.float32))
+    np.save(tmp_path / "bad.npy", np.zeros((3, 3), np.int32))
     code, _, err = run(capsys, "infer", str(tmp_path / "bad.npy"))
-    assert code == 2 and "expected a uint8 array" in err
+    assert code == 2 and "uint8, uint16, bool or float pixels" in err and err.count("\n") == 1
 
 
 def test_export_writes_model_file(capsys, tmp_path):
@@ -106,3 +106,85 @@ def test_console_script_error_has_no_traceback(tmp_path):
     exe = os.path.join(os.path.dirname(sys.executable), "vitflow")
     r = subprocess.run([exe, "eval", "--model", str(tmp_path / "x.pt")], capture_output=True, text=True)
     assert r.returncode == 2 and r.stderr.startswith("vitflow: error:") and "Traceback" not in r.stderr
+
+
+# ---- your own model: shape flags and config files on `vitflow train`, --model on every stage (issue 15) ----
+
+def test_train_refuses_impossible_shapes_before_any_work(capsys, monkeypatch, tmp_path):
+    import vitflow.model.train
+
+    monkeypatch.setattr(vitflow.model.train, "train", lambda *a, **k: pytest.fail("trained an impossible shape"))
+    bad = tmp_path / "bad.toml"
+    bad.write_text("dim = 32\nheads = 3\n")
+    for argv, match in [(["--heads", "5"], "heads 5 does not divide dim 48: choose --heads among"),
+                        (["--dim", "48", "--heads", "2"], "head_dim = dim / heads = 48 / 2 = 24"),
+                        (["--patch", "3"], "patch 3 does not tile the 8x8 image"),
+                        (["--arch", "swin", "--window", "3"], "window 3 does not divide the 4x4 token grid"),
+                        (["--config", str(bad)], "heads 3 does not divide dim 32"),
+                        (["--config", str(tmp_path / "none.toml")], "config file"),
+                        (["--arch", "mobilevit", "--channels", "8,16"], "channels must be 4 positive integers")]:
+        code, out, err = run(capsys, "train", "--out", str(tmp_path / "m"), *argv)
+        assert code == 2 and err.count("\n") == 1 and match in err and "Traceback" not in err, argv
+    assert not list(tmp_path.glob("m*"))
+
+
+def test_train_config_file_under_flags_on_mnist_idx(capsys, tmp_path):
+    """A config file, a flag over it, generated MNIST IDX files: the chosen shape is trained (1 epoch each) and
+    stored in the checkpoint and the model file."""
+    from vitflow.model.test_datasets import make_mnist
+    from vitflow.model.train import load_checkpoint
+
+    make_mnist(tmp_path, n=(32, 4))
+    cfg = tmp_path / "tiny.toml"
+    cfg.write_text('arch = "vit"\ndim = 16\nheads = 4\ndepth = 1\nmlp_dim = 32\n')
+    code, out, err = run(capsys, "train", "--dataset", "mnist", "--data-dir", str(tmp_path), "--config", str(cfg),
+                         "--heads", "2", "--float-epochs", "1", "--qat-epochs", "1", "--out", str(tmp_path / "tiny"),
+                         "--quiet")
+    r = json.loads(out)
+    assert code == 0 and r["golden_vs_brevitas_mismatches"] == 0, err
+    want = {"arch": "vit", "img_size": 32, "patch": 8, "dim": 16, "heads": 2, "depth": 1, "mlp_dim": 32}
+    assert {k: r["config"][k] for k in want} == want
+    assert IntModel.load(tmp_path / "tiny.npz").config == r["config"]
+    assert load_checkpoint(tmp_path / "tiny.pt", quant=True)[0].to_json() == r["config"]
+
+
+def tampered_vit(tmp_path, **config) -> str:
+    """The shipped vit's model file with its stored config changed (integers untouched)."""
+    m = IntModel.load(ModelPaths.resolve("vit", None).model_file)
+    arrays = dict(m.arrays)
+    h = m.header()
+    h["config"].update(config)
+    arrays["__spec__"] = np.array(json.dumps(h))
+    np.savez(tmp_path / "tampered.npz", **arrays)
+    return str(tmp_path / "tampered.npz")
+
+
+@pytest.mark.parametrize("stage", [["eval"], ["infer", "x.png"], ["bench"], ["hls"], ["sim"], ["timing"],
+                                   ["bitstream"]])
+def test_every_stage_checks_the_model_files_shape(capsys, tmp_path, stage):
+    code, _, err = run(capsys, *stage[:1], "--model", tampered_vit(tmp_path, heads=5), *stage[1:])
+    assert code == 2 and err.count("\n") == 1 and "tampered.npz: heads 5 does not divide dim 48" in err
+
+
+def test_stages_key_build_folders_by_model(capsys, tmp_path):
+    import shutil
+
+    shipped = ModelPaths.resolve("vit", None)
+    m = IntModel.load(shipped.model_file)
+    assert shipped.build_name(m.identity()) == "vit"  # make sim / hls / timing folders of the shipped models
+    copy = tmp_path / "vit.npz"
+    shutil.copy(shipped.model_file, copy)
+    name = ModelPaths.resolve("vit", str(copy)).build_name(m.identity())
+    assert name == f"vit-{m.identity():08x}"  # same stem, another file: its own folders
+    out = tmp_path / "board"
+    code, stdout, _ = run(capsys, "bitstream", "--model", str(copy), "--out", str(out))
+    assert code == 0 and (out / "vit_accel.tcl").is_file()
+    from vitflow.host.test_own_model import VIT_64_TOKENS, untrained_model_file
+
+    untrained_model_file(VIT_64_TOKENS, tmp_path / "big.npz")
+    code, _, err = run(capsys, "hls", "--model", str(tmp_path / "big.npz"))  # 32x32 images, digits are 8x8
+    assert code == 2 and "takes images of shape [1, 32, 32], data set digits has [1, 8, 8]" in err
+    ck = tmp_path / "only.pt"
+    ck.write_bytes(b"")
+    code, _, err = run(capsys, "timing", "--model", str(ck))
+    assert code == 2 and "vitflow export --checkpoint" in err

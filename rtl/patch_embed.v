@@ -13,6 +13,7 @@ module patch_embed #(
     // the projection, as rtl/linear.v
     parameter integer N_OUT = 8, LANES = 4, W_BITS = 8, ACC_BITS = 32, OUT_BITS = 8, SHIFT = 0,
     parameter integer OUT_MIN = -128, OUT_MAX = 127,
+    parameter integer SIMD = 1, MUL_SPLIT = 0,  // patch elements per cycle per lane; lane pairs split (mul2_split)
     parameter WEIGHT_FILE = "weight.hex", BIAS_FILE = "bias.hex"
 ) (
     input  wire                         clk,
@@ -124,7 +125,7 @@ module patch_embed #(
 
     linear #(.N_IN(N_IN), .N_OUT(N_OUT), .LANES(LANES), .IN_BITS(PIX_BITS), .IN_SIGNED(0), .W_BITS(W_BITS),
              .ACC_BITS(ACC_BITS), .OUT_BITS(OUT_BITS), .SHIFT(SHIFT), .OUT_MIN(OUT_MIN), .OUT_MAX(OUT_MAX),
-             .WEIGHT_FILE(WEIGHT_FILE), .BIAS_FILE(BIAS_FILE))
+             .SIMD(SIMD), .MUL_SPLIT(MUL_SPLIT), .WEIGHT_FILE(WEIGHT_FILE), .BIAS_FILE(BIAS_FILE))
         projection (.clk(clk), .rst(rst),
                     .s_axis_tdata(tok), .s_axis_tvalid(tok_full), .s_axis_tready(tok_ready),
                     .s_axis_tlast(last_token),
