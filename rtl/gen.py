@@ -13,7 +13,7 @@ import numpy as np
 
 from ..quant import spec
 from ..quant.golden import run_op, tensor_shapes
-from ..quant.model_file import IntModel, Op
+from ..quant.model_file import IntModel, Op, write_atomic
 from . import layout
 
 BUS_BITS = 32  # AXI-Stream data width of the accelerator's pixel and logit ports (the DMA's)
@@ -83,7 +83,8 @@ def pack_lanes(rows: np.ndarray, bits: int) -> list[str]:
     return words
 
 
-def linear_params(m: IntModel, op: Op, lanes: int, out_dir: Path, weight: np.ndarray | None = None) -> dict:
+def linear_params(m: IntModel, op: Op, lanes: Parallel | int, out_dir: Path,
+                  weight: np.ndarray | None = None) -> dict:
     """Parameters and ROM files of rtl/linear.v for one linear op of the model file (or another op given as
     its [N_OUT, N_IN] `weight`: a 1x1 conv). A raw linear (the classifier head) passes its accumulator through:
     32-bit output, no shift."""
@@ -91,7 +92,7 @@ def linear_params(m: IntModel, op: Op, lanes: int, out_dir: Path, weight: np.nda
         raise ValueError(f"{op.name}: not a linear layer")
     fin = m.formats()[op.inputs[0]]
     return {**_projection(m, op, m.array(op, "weight") if weight is None else weight, fin, lanes, out_dir),
-            "IN_BITS": fin.bits, "IN_SIGNED": int(fin.signed), "MUL_SPLIT": int(lanes > SPLIT_ABOVE_LANES)}
+            "IN_BITS": fin.bits, "IN_SIGNED": int(fin.signed)}
 
 
 def patch_embed_params(m: IntModel, op: Op, lanes: int, out_dir: Path, pix_per_beat: int) -> dict:
@@ -127,11 +128,10 @@ def conv_params(m: IntModel, op: Op, plan: Plan, out_dir: Path) -> dict:
     out_pixels = ((h + 2 * pad - k) // stride + 1) * ((wd + 2 * pad - k) // stride + 1)
     lanes = plan.lanes_for(op, rows.shape[1], n_out, out_pixels)
     fin = m.formats()[op.inputs[0]]
-    proj = _projection(m, op, rows, fin, lanes, out_dir)
+    proj = _projection(m, op, rows, fin, lanes, out_dir, depthwise=depthwise)
     del proj["N_IN"]  # K*K*C_IN, or K*K taps when depthwise: derived inside
     return {"H": h, "W": wd, "C_IN": c_in, "K": k, "STRIDE": stride, "PAD": pad, "IN_BITS": fin.bits,
-            "IN_SIGNED": int(fin.signed), **proj, "SIMD": 1, "DEPTHWISE": int(depthwise),
-            "MUL_SPLIT": int(lanes > SPLIT_ABOVE_LANES)}
+            "IN_SIGNED": int(fin.signed), **proj}
 
 
 def const_stream_params(m: IntModel, op: Op, out_dir: Path) -> dict:
@@ -145,14 +145,20 @@ def const_stream_params(m: IntModel, op: Op, out_dir: Path) -> dict:
     return {"WIDTH": const[0].size * bits, "TOKENS": const.shape[0], "ROM_FILE": f'"{rom.resolve()}"'}
 
 
-def _projection(m: IntModel, op: Op, w: np.ndarray, fin, lanes: int, out_dir: Path) -> dict:
-    """Weight/bias ROMs and output parameters of a projection W [n_out, n_in] (rtl/linear.v). Requantized
-    layers get the narrowest accumulator that cannot overflow for any input (the adders and the rounding
-    stage of every lane shrink with it); a raw layer passes spec.ACC_BITS out."""
+def _projection(m: IntModel, op: Op, w: np.ndarray, fin, lanes: Parallel | int, out_dir: Path,
+                depthwise: bool = False) -> dict:
+    """Weight/bias ROMs and parameters of rtl/linear.v computing W [n_out, n_in] with `lanes` (a Parallel, or
+    a lane count at SIMD 1); `depthwise`: n_in taps per channel, each output over its own input channel
+    (SIMD 1). Requantized layers get the narrowest accumulator that cannot overflow for any input (the adders
+    and the rounding stage of every lane shrink with it); a raw layer passes spec.ACC_BITS out. SIMD,
+    DEPTHWISE and MUL_SPLIT are left out where they have rtl/linear.v's default (1, 0, 0), so that a kernel
+    embedding the engine (patch_embed) declares only what it uses."""
+    lanes, simd = Parallel(*lanes) if isinstance(lanes, tuple) else Parallel(lanes)
     b = m.array(op, "bias")
     n_out, n_in = w.shape
-    if n_out % lanes:
-        raise ValueError(f"{op.name}: {n_out} outputs are not a multiple of {lanes} lanes")
+    if not (1 <= lanes <= n_out and 1 <= simd <= n_in) or (depthwise and simd != 1):
+        raise ValueError(f"{op.name}: {lanes} lanes x SIMD {simd} for {n_out} outputs over {n_in} inputs "
+                         f"(lanes 1..{n_out}, SIMD 1..{n_in}, depthwise SIMD 1)")
     wbits = int(m.config.get("weight_bits", 8))
     shift = fin.frac + op.attrs["w_frac"] - op.out.frac
     if shift < 0 or (op.attrs.get("raw") and (shift, op.out.bits) != (0, spec.ACC_BITS)):
@@ -160,17 +166,28 @@ def _projection(m: IntModel, op: Op, w: np.ndarray, fin, lanes: int, out_dir: Pa
     out_dir.mkdir(parents=True, exist_ok=True)
     stem = op.name.replace(".", "_")
     wfile, bfile = out_dir / f"{stem}.weight.hex", out_dir / f"{stem}.bias.hex"
-    # word (group g, input i) holds W[g*lanes + l, i] for l = 0..lanes-1
-    rows = w.reshape(n_out // lanes, lanes, n_in).transpose(0, 2, 1).reshape(-1, lanes)
-    wfile.write_text("\n".join(pack_lanes(rows, wbits)) + "\n")
+    # zero weights and bias pad W to whole groups of lanes and whole steps of simd inputs; word (group g,
+    # step s) holds W[g*lanes + l, s*simd + j] at position j*lanes + l (lane 0 of input 0 in the LSBs)
+    groups, steps = -(-n_out // lanes), -(-n_in // simd)
+    wp = np.zeros((groups * lanes, steps * simd), np.int64)
+    wp[:n_out, :n_in] = w
+    rows = wp.reshape(groups, lanes, steps, simd).transpose(0, 2, 3, 1).reshape(groups * steps, simd * lanes)
+    weights = "\n".join(pack_lanes(rows, wbits)) + "\n"
+    write_atomic(wfile, lambda f: f.write(weights.encode()))  # a simulation may be reading the previous one
     acc_bits = spec.ACC_BITS
     if not op.attrs.get("raw"):
         need = spec.accumulator_bits(max(abs(fin.min), abs(fin.max)), np.abs(w).sum(1), np.abs(b))
         acc_bits = min(spec.ACC_BITS, max(need, op.out.bits + 1))
-    bfile.write_text("\n".join(pack_lanes(b.reshape(n_out // lanes, lanes), acc_bits)) + "\n")
+    bp = np.zeros(groups * lanes, np.int64)
+    bp[:n_out] = b
+    biases = "\n".join(pack_lanes(bp.reshape(groups, lanes), acc_bits)) + "\n"
+    write_atomic(bfile, lambda f: f.write(biases.encode()))
+    engine = {"SIMD": simd, "DEPTHWISE": int(depthwise),
+              "MUL_SPLIT": int(not depthwise and lanes > SPLIT_ABOVE_LANES)}  # depthwise lanes have no pairs
     return {"N_IN": n_in, "N_OUT": n_out, "LANES": lanes, "W_BITS": wbits, "ACC_BITS": acc_bits,
             "OUT_BITS": op.out.bits, "SHIFT": shift, "OUT_MIN": op.out.min, "OUT_MAX": op.out.max,
-            "WEIGHT_FILE": f'"{wfile.resolve()}"', "BIAS_FILE": f'"{bfile.resolve()}"'}
+            "WEIGHT_FILE": f'"{wfile.resolve()}"', "BIAS_FILE": f'"{bfile.resolve()}"',
+            **{k: v for k, v in engine.items() if v != (1 if k == "SIMD" else 0)}}
 
 
 def gelu_params(m: IntModel, op: Op, out_dir: Path) -> dict:
@@ -238,9 +255,9 @@ def reorder_params(m: IntModel, op: Op, out_dir: Path) -> dict:
     if out.shape[1] != elements or (out != order[:, None] * elements + np.arange(elements)).any() \
             or sorted(order) != list(range(len(order))):
         raise ValueError(f"{op.name}: golden's {op.op} does not move whole tokens")
-    out_dir.mkdir(parents=True, exist_ok=True)
     rom = out_dir / f"{op.name.replace('.', '_')}.order.hex"
-    rom.write_text("\n".join(hex_words(order, max(1, (len(order) - 1).bit_length()))) + "\n")
+    words = "\n".join(hex_words(order, max(1, (len(order) - 1).bit_length()))) + "\n"
+    write_atomic(rom, lambda f: f.write(words.encode()))  # a simulation may be reading the previous one
     return {"TOKENS": len(order), "WIDTH": elements * m.formats()[op.inputs[0]].bits,
             "ORDER_FILE": f'"{rom.resolve()}"'}
 
@@ -413,10 +430,12 @@ def kernel_params(m: IntModel, op: Op, plan: Plan, rom_dir: Path) -> dict:
             raise ValueError(f"image of {c * h * w} pixels is not a whole number of {BUS_BITS}-bit beats")
         weight = m.array(op, "weight")
         lanes = plan.lanes_for(op, weight[0].size, weight.shape[0], shapes[op.name][0])
-        return patch_embed_params(m, op, lanes, rom_dir, ppb)
+        if lanes.simd != 1:
+            raise ValueError(f"{op.name}: rtl/patch_embed.v runs its projection at SIMD 1, this plan needs {lanes}")
+        return patch_embed_params(m, op, lanes.lanes, rom_dir, ppb)
     if op.op == "linear":
         n_out, n_in = m.array(op, "weight").shape
-        tokens = shapes[op.name][0] if len(shapes[op.name]) > 1 else 1
+        tokens = int(np.prod(shapes[op.name][:-1]))  # (N, D), (W, N, D) window-batched, (D,) after the pool
         return linear_params(m, op, plan.lanes_for(op, n_in, n_out, tokens), rom_dir)
     if op.op == "conv" and pointwise(m, op):  # a linear over pixel tokens
         w = m.array(op, "weight")[:, :, 0, 0]
@@ -449,10 +468,14 @@ class KernelCase:
     arch: str
     layer: str
     lanes: int = 0  # linear only: parallel MAC lanes
+    simd: int = 0   # linear only: input elements per lane per cycle (with lanes; 0: 1)
 
     def params(self, m: IntModel, rom_dir: Path) -> dict:
+        if self.module == "image_tokens":  # the pixel input of a conv-first model, not an op
+            return image_tokens_params(m)
         op = next(o for o in m.ops if o.name == self.layer)
-        return kernel_params(m, op, Plan(lanes={op.name: self.lanes} if self.lanes else {}), rom_dir)
+        plan = Plan(lanes={op.name: self.lanes} if self.lanes else {}, simd={op.name: self.simd} if self.simd else {})
+        return kernel_params(m, op, plan, rom_dir)
 
 
 CASES = {c.module: c for c in (KernelCase("linear", "vit", "blocks.0.mlp.fc1", lanes=16),
@@ -463,4 +486,6 @@ CASES = {c.module: c for c in (KernelCase("linear", "vit", "blocks.0.mlp.fc1", l
                                KernelCase("layernorm", "vit", "blocks.0.ln1"),
                                KernelCase("attention", "vit", "blocks.0.attn.core"),
                                KernelCase("reorder", "swin", "blocks.1.partition"),  # shifted windows
-                               KernelCase("concat", "mobilevit", "concat"))}
+                               KernelCase("concat", "mobilevit", "concat"),
+                               KernelCase("conv", "mobilevit", "fuse"),  # 3x3 over 48 channels: SIMD 4
+                               KernelCase("image_tokens", "mobilevit", "image"))}
