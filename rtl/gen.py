@@ -430,9 +430,7 @@ def kernel_params(m: IntModel, op: Op, plan: Plan, rom_dir: Path) -> dict:
             raise ValueError(f"image of {c * h * w} pixels is not a whole number of {BUS_BITS}-bit beats")
         weight = m.array(op, "weight")
         lanes = plan.lanes_for(op, weight[0].size, weight.shape[0], shapes[op.name][0])
-        if lanes.simd != 1:
-            raise ValueError(f"{op.name}: rtl/patch_embed.v runs its projection at SIMD 1, this plan needs {lanes}")
-        return patch_embed_params(m, op, lanes.lanes, rom_dir, ppb)
+        return patch_embed_params(m, op, lanes, rom_dir, ppb)  # its engine takes SIMD and MUL_SPLIT too
     if op.op == "linear":
         n_out, n_in = m.array(op, "weight").shape
         tokens = int(np.prod(shapes[op.name][:-1]))  # (N, D), (W, N, D) window-batched, (D,) after the pool

@@ -2,6 +2,7 @@
 count, ROM files, and Yosys on the smallest kernel."""
 
 import dataclasses
+import math
 from pathlib import Path
 
 import numpy as np
@@ -9,33 +10,42 @@ import pytest
 
 from vitflow.host.backends import ModelPaths
 from vitflow.quant.model_file import IntModel
-from vitflow.rtl.gen import hex_words, kernel_params, pack_lanes
+from vitflow.model.config import ARCHS
+from vitflow.quant.golden import tensor_shapes
+from vitflow.rtl.gen import hex_words, kernel_params, module_of, pack_lanes
 from vitflow.rtl.synth import synthesize
-from vitflow.rtl.top import Plan, macs_per_image, write_top
+from vitflow.rtl.top import Plan, _wire, macs_per_image, write_top
 
 
 def model(arch: str) -> IntModel:
     return IntModel.load(ModelPaths.resolve(arch, None).model_file)
 
 
-def test_top_instantiates_every_op(tmp_path):
-    m = model("vit")
+@pytest.mark.parametrize("arch", ARCHS)
+def test_top_instantiates_every_op(arch, tmp_path):
+    m = model(arch)
     path, instances = write_top(m, tmp_path)
     text = path.read_text()
     for op in m.ops:
-        name = op.name.replace(".", "_")
-        assert f" {name} (" in text and instances[name]["module"] == op.op
+        name = _wire(op.name)
+        assert f" {name} (" in text and instances[name]["module"] == module_of(m, op)
     # every ROM file the netlist reads was written (string parameters in quotes are file names)
     roms = [v.strip('"') for i in instances.values() for v in i["params"].values()
             if isinstance(v, str) and v.startswith('"')]
     assert roms and all(Path(rom).is_file() for rom in roms)
     assert instances["ctrl"]["params"]["MODEL_ID"] == f"32'h{m.identity():08x}"
-    lanes = {i["layer"]: i["mac_lanes"] for i in instances.values() if i["module"] in ("linear", "patch_embed")}
-    tokens = 16
-    for layer, n in lanes.items():  # every projection meets the per-token cycle budget of the default plan
-        w = m.array(next(o for o in m.ops if o.name == layer), "weight")
-        per_token = w[0].size * w.shape[0] // n
-        assert per_token * (tokens if layer != "head" else 1) <= Plan().cycles_per_image
+    shapes = tensor_shapes(m)
+    for inst in instances.values():  # every MAC engine meets the per-image cycle budget of the default plan
+        p = inst["params"]
+        if inst["module"] not in ("linear", "conv", "patch_embed"):
+            continue
+        op = next(o for o in m.ops if o.name == inst["layer"])
+        w = m.array(op, "weight")
+        n_out = w.shape[0]
+        n_in = w[0].size  # fan-in of an output (its taps when depthwise)
+        tokens = math.prod(shapes[op.name]) // n_out  # output tokens (pixels) per image
+        per_token = -(-n_out // p["LANES"]) * -(-n_in // p.get("SIMD", 1))
+        assert per_token * tokens <= Plan().cycles_per_image, inst["layer"]
 
 
 def test_macs_per_image():
