@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 
 from vitflow.host.backends import ModelPaths
-from vitflow.quant.model_file import IntModel
 from vitflow.model.config import ARCHS
 from vitflow.quant.golden import tensor_shapes
+from vitflow.quant.model_file import IntModel
 from vitflow.rtl.gen import hex_words, kernel_params, module_of, pack_lanes
 from vitflow.rtl.synth import synthesize
 from vitflow.rtl.top import Plan, _wire, macs_per_image, write_top
