@@ -43,15 +43,15 @@ clean:
 hls: install
 	$(VITFLOW) hls --arch all
 
-# RTL testbenches (every kernel + the whole vit_accel; cocotb + Verilator) vs golden, Yosys xc7 resources of
-# every instance of the top -> build/sim/{report,resources}.json
+# RTL testbenches (every kernel + the whole vit_accel of vit, mobilevit and swin; cocotb + Verilator) vs golden,
+# Yosys xc7 resources of every instance of each top -> build/sim/report.json, build/sim/ARCH/{report,resources}.json
 sim: install
 	$(VITFLOW) sim
 
-# Place and route of every distinct kernel instance of the top (yowasp Yosys + nextpnr-ecp5, LFE5UM5G-85F speed 8,
-# out of context): Fmax per instance, the top's clock, critical paths -> build/sim/timing.json
+# Place and route of every distinct kernel instance of each top (yowasp Yosys + nextpnr-ecp5, LFE5UM5G-85F speed 8,
+# out of context): Fmax per instance, the top's clock, critical paths -> build/sim/ARCH/timing.json
 timing: install
-	$(VITFLOW) timing
+	for a in vit mobilevit swin; do $(VITFLOW) timing --arch $$a || exit 1; done
 
 # Vivado project for the PYNQ-Z2 (PS7 + AXI DMA + vit_accel) -> build/board/vit_accel.tcl; with vivado on PATH
 # also vit_accel.bit + vit_accel.hwh (without: one line, exit 0)
