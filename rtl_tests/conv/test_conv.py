@@ -1,6 +1,7 @@
-"""conv kernel RTL vs the golden model: MobileViT's k x k convolutions (stem: unsigned pixels, 64 pixels; dw:
-depthwise, stride 2; local; fuse) on whole images in stream layout (rtl/layout.py) under random AXI-Stream
-backpressure, edge images included; and conv_params' refusal of what rtl/conv.v does not run."""
+"""conv kernel RTL vs the golden model: MobileViT's convolutions (stem: 3x3 over unsigned pixels, 64 pixels; dw:
+depthwise 3x3, stride 2; local and fuse: 3x3 on the linear engine with SIMD; expand: 1x1) on whole images in
+stream layout (rtl/layout.py) under random AXI-Stream backpressure, edge images included; and conv_params'
+refusal of what rtl/conv.v does not run."""
 
 import os
 
@@ -9,8 +10,10 @@ import pytest
 from stream import check_case, check_images, make_images, model_op
 
 ARCH = "mobilevit"
-# beside CASES["conv"] (fuse): the depthwise dw in make test, the others under the slow marker
-LAYERS = [pytest.param("stem", marks=pytest.mark.slow), "dw", pytest.param("local", marks=pytest.mark.slow)]
+# beside CASES["conv"] (fuse): the depthwise dw in make test, the others under the slow marker; expand is a 1x1
+# conv, which the top runs on rtl/linear.v, checked here to keep rtl/conv.v general
+LAYERS = [pytest.param("stem", marks=pytest.mark.slow), "dw", pytest.param("local", marks=pytest.mark.slow),
+          pytest.param("expand", marks=pytest.mark.slow)]
 
 
 def random_images() -> int:
@@ -40,10 +43,10 @@ def test_conv():
 def test_conv_layer(layer):
     from sim import rom_dir, run
 
-    from vitflow.rtl.gen import KernelCase
+    from vitflow.rtl.gen import Plan, conv_params
 
-    m, _ = model_op(ARCH, layer)
-    params = KernelCase("conv", ARCH, layer).params(m, rom_dir("conv", ARCH, layer))  # the top's parallelism
+    m, op = model_op(ARCH, layer)
+    params = conv_params(m, op, Plan(), rom_dir("conv", ARCH, layer))  # the top's default parallelism
     run("conv", "test_conv", params, {"IMAGES": str(random_images()), "CONV_LAYER": layer})
 
 
