@@ -115,7 +115,8 @@ def conv_params(m: IntModel, op: Op, plan: Plan, out_dir: Path) -> dict:
         raise ValueError(f"{op.name}: not a conv layer")
     w = m.array(op, "weight")  # [O, C/groups, K, K]
     n_out, _, k, kw = w.shape
-    c_in, h, wd = m.input_shape if op.inputs[0] == m.input_name else tensor_shapes(m)[op.inputs[0]]
+    shapes = tensor_shapes(m)
+    c_in, h, wd = shapes[op.inputs[0]]
     stride, pad, groups = op.attrs["stride"], op.attrs["padding"], op.attrs["groups"]
     depthwise = groups > 1 and groups == c_in == n_out
     if groups != 1 and not depthwise:
@@ -125,8 +126,7 @@ def conv_params(m: IntModel, op: Op, plan: Plan, out_dir: Path) -> dict:
         raise ValueError(f"{op.name}: rtl/conv.v takes square kernels with padding below the kernel size")
     # im2col rows: tap-major (kh, kw), then the channel (a tap is one pixel word of the frame buffer)
     rows = w.reshape(n_out, k * k) if depthwise else w.transpose(0, 2, 3, 1).reshape(n_out, -1)
-    out_pixels = ((h + 2 * pad - k) // stride + 1) * ((wd + 2 * pad - k) // stride + 1)
-    lanes = plan.lanes_for(op, rows.shape[1], n_out, out_pixels)
+    lanes = plan.lanes_for(op, rows.shape[1], n_out, layout.tokens(m, op.name, shapes[op.name]))
     fin = m.formats()[op.inputs[0]]
     proj = _projection(m, op, rows, fin, lanes, out_dir, depthwise=depthwise)
     del proj["N_IN"]  # K*K*C_IN, or K*K taps when depthwise: derived inside
@@ -218,7 +218,7 @@ def pool_params(m: IntModel, op: Op) -> dict:
     if tuple(op.attrs["axes"]) != pooled:
         raise ValueError(f"{op.name}: rtl/pool.v pools all the tokens of an image (axes {pooled} here)")
     fin = m.formats()[t]
-    tokens = len(layout.to_tokens(m, t, np.zeros(tensor_shapes(m)[t])))
+    tokens = layout.tokens(m, t, tensor_shapes(m)[t])
     log2n = spec.log2_exact(tokens, "pooled count")
     shift = fin.frac + log2n - op.out.frac
     if shift < 0:
@@ -232,7 +232,7 @@ def _stream_index(m: IntModel, name: str, first: int = 0) -> np.ndarray:
     first, first + 1, ... in stream order: running a golden data-movement op on it shows where each element
     goes (rtl/layout.py gives the stream order)."""
     shape = tensor_shapes(m)[name]
-    grid = layout.to_tokens(m, name, np.zeros(shape, np.int64)).shape
+    grid = (layout.tokens(m, name, shape), layout.elements(m, name, shape))
     return layout.from_tokens(m, name, first + np.arange(np.prod(grid)).reshape(grid), shape)
 
 
@@ -429,15 +429,15 @@ def kernel_params(m: IntModel, op: Op, plan: Plan, rom_dir: Path) -> dict:
         if (c * h * w) % ppb:
             raise ValueError(f"image of {c * h * w} pixels is not a whole number of {BUS_BITS}-bit beats")
         weight = m.array(op, "weight")
-        lanes = plan.lanes_for(op, weight[0].size, weight.shape[0], shapes[op.name][0])
+        lanes = plan.lanes_for(op, weight[0].size, weight.shape[0], layout.tokens(m, op.name, shapes[op.name]))
         return patch_embed_params(m, op, lanes, rom_dir, ppb)  # its engine takes SIMD and MUL_SPLIT too
     if op.op == "linear":
         n_out, n_in = m.array(op, "weight").shape
-        tokens = int(np.prod(shapes[op.name][:-1]))  # (N, D), (W, N, D) window-batched, (D,) after the pool
+        tokens = layout.tokens(m, op.name, shapes[op.name])
         return linear_params(m, op, plan.lanes_for(op, n_in, n_out, tokens), rom_dir)
     if op.op == "conv" and pointwise(m, op):  # a linear over pixel tokens
         w = m.array(op, "weight")[:, :, 0, 0]
-        pixels = shapes[op.name][1] * shapes[op.name][2]
+        pixels = layout.tokens(m, op.name, shapes[op.name])
         return linear_params(m, op, plan.lanes_for(op, w.shape[1], w.shape[0], pixels), rom_dir, weight=w)
     if op.op == "conv":
         return conv_params(m, op, plan, rom_dir)

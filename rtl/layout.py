@@ -10,6 +10,8 @@ significant bits, one frame per image.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from ..quant.model_file import IntModel
@@ -27,6 +29,11 @@ def channels_first(m: IntModel) -> set[str]:
 def elements(m: IntModel, name: str, shape: tuple[int, ...]) -> int:
     """Elements per token of tensor `name` of (one image's) shape `shape`."""
     return shape[0] if name in channels_first(m) else shape[-1]
+
+
+def tokens(m: IntModel, name: str, shape: tuple[int, ...]) -> int:
+    """Tokens (beats) per image of tensor `name` of (one image's) shape `shape`."""
+    return math.prod(shape) // elements(m, name, shape)
 
 
 def to_tokens(m: IntModel, name: str, x: np.ndarray) -> np.ndarray:

@@ -9,7 +9,6 @@ TLAST on the last, control/status on AXI-Lite (rtl/accel_ctrl.v).
 
 from __future__ import annotations
 
-import math
 from pathlib import Path
 
 from ..quant import spec
@@ -83,10 +82,8 @@ def macs_per_image(m: IntModel) -> int:
     shapes, total = tensor_shapes(m), 0
     for op in m.ops:
         out = shapes[op.name]
-        tokens = math.prod(out[:-1])
-        if op.op == "conv":  # [C, H, W]: per output pixel, every weight once
-            total += out[1] * out[2] * m.array(op, "weight").size
-        elif op.op in ("linear", "patch_embed"):
+        tokens = layout.tokens(m, op.name, out)  # output tokens (pixels of a conv) per image
+        if op.op in ("linear", "patch_embed", "conv"):  # every weight once per output token
             total += tokens * m.array(op, "weight").size
         elif op.op == "attention":
             total += 2 * tokens * out[-2] * out[-1]  # per query: N keys x D (all heads), twice
@@ -137,7 +134,7 @@ def write_top(m: IntModel, out_dir: Path, plan: Plan | None = None) -> tuple[Pat
             br = f"{_wire(t)}_to_{_wire(op.name)}_{i}"
             decl.append(f"    wire [{width[t] - 1}:0] {br}_tdata;\n    wire {br}_tvalid, {br}_tready, {br}_tlast;")
             if op.op in JOINS:  # skip path: wait here while the other branch works
-                depth = 1 << (4 * math.prod(shapes[t]) // layout.elements(m, t, shapes[t]) - 1).bit_length()
+                depth = 1 << (4 * layout.tokens(m, t, shapes[t]) - 1).bit_length()
                 instance("axis_fifo", f"{br}_fifo", {"WIDTH": width[t], "DEPTH": depth},
                          f".s_axis_tdata({bc}_tdata), .s_axis_tvalid({bc}_tvalid[{k}]), "
                          f".s_axis_tready({bc}_tready[{k}]), .s_axis_tlast({bc}_tlast), {_bus('m_axis', br)}")
