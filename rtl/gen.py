@@ -5,7 +5,7 @@ Nothing numeric is typed into the RTL: widths, shifts, saturation bounds and mem
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import NamedTuple
 
@@ -16,6 +16,10 @@ from ..quant.golden import run_op, tensor_shapes
 from ..quant.model_file import IntModel, Op, write_atomic
 from . import layout
 
+XC7Z020 = {"LUT": 53_200, "FF": 106_400, "DSP": 220, "BRAM36": 140}  # the PYNQ-Z2's device
+# the DSP slices a top's plan may use by default (fit_plan): all of the device's (the estimate matches Yosys'
+# count on the shipped tops; the board's DMA and interconnect take none)
+TOP_DSP = XC7Z020["DSP"]
 BUS_BITS = 32  # AXI-Stream data width of the accelerator's pixel and logit ports (the DMA's)
 # A linear with more MAC lanes than this builds its lane pairs split (rtl/mul2_split.v: one lane on the
 # multiplier, the other in LUTs) instead of packed (rtl/mul2.v: both lanes in one multiply, which an ECP5
@@ -27,34 +31,78 @@ BUS_BITS = 32  # AXI-Stream data width of the accelerator's pixel and logit port
 SPLIT_ABOVE_LANES = 12
 
 
+# rtl/linear.v's pipeline from the issue of a group's last step to its result slot, less its adder tree: a
+# token whose groups are shorter than this waits for the previous result (the engine's header)
+ENGINE_PIPELINE = 11
+
+
 class Parallel(NamedTuple):
     """The parallelism of one rtl/linear.v instance: ceil(N_OUT/lanes) * ceil(N_IN/simd) cycles per token."""
 
     lanes: int     # MAC lanes: outputs computed at once (LANES)
     simd: int = 1  # input elements each lane takes per cycle (SIMD)
 
+    def cycles_per_token(self, n_in: int, n_out: int) -> int:
+        """Issue cycles of one token back to back with the next: groups x steps, and the wait for the
+        previous result when a group is shorter than the pipeline (rtl/linear.v's header)."""
+        steps = -(-n_in // self.simd)
+        tree = (self.simd - 1).bit_length()  # adder-tree levels
+        return -(-n_out // self.lanes) * steps + max(0, ENGINE_PIPELINE + tree - steps)
+
+    def dsp(self, engine: Engine) -> int:
+        """Multipliers (DSP slices) of the engine: two lanes share one per input element (mul2 / mul2_split),
+        an odd last lane has one of its own. One per lane and element where lanes are not paired: a depthwise
+        lane has an element of its own, and mul2's two products of an unsigned (9-bit) element do not fit one
+        DSP48E1 multiply (mul2_split's do: one lane on the slice, the other in LUTs)."""
+        split = self.lanes > SPLIT_ABOVE_LANES
+        paired = not engine.depthwise and (engine.signed or split)
+        return self.simd * (-(-self.lanes // 2) if paired else self.lanes)
+
+
+class Engine(NamedTuple):
+    """What an op asks of the linear engine (engine_shape)."""
+
+    n_in: int        # inputs per output (a depthwise conv's taps)
+    n_out: int       # outputs per token (channels)
+    tokens: int      # tokens (output pixels) per image
+    depthwise: bool  # each lane over its own channel, SIMD 1
+    signed: bool     # a signed input element (Parallel.dsp)
+
 
 @dataclass
 class Plan:
-    """Parallelism per layer: MAC lanes and SIMD of each linear engine (default: the fewest MACs per cycle
-    that meet the cycle budget)."""
+    """Parallelism per layer: MAC lanes and SIMD of each linear engine. Each engine gets the fewest DSP slices
+    (then the fewest MACs per cycle, then the smallest SIMD) that meet the cycle budget per image;
+    `fit_plan` lowers the budget as far as the whole top's DSP estimate stays within `dsp`."""
 
     cycles_per_image: int = 2000
+    dsp: int | None = None  # DSP slices the top may use (fit_plan); None: the budget as given
     lanes: dict[str, int] = field(default_factory=dict)  # op name -> lanes, overriding the choice
     simd: dict[str, int] = field(default_factory=dict)   # op name -> SIMD, with a lanes override
 
-    def lanes_for(self, op: Op, n_in: int, n_out: int, tokens: int) -> Parallel:
-        """Lanes and SIMD for an op of n_out outputs over n_in inputs per token, `tokens` tokens per image.
-        One input element per cycle (SIMD 1) with the fewest lanes that meet the budget; only when even
-        n_out lanes cannot, all n_out lanes (one group) with the smallest SIMD that can: at the same MACs per
-        cycle, more lanes mean fewer adder-tree levels and more lane pairs sharing each element."""
+    def lanes_for(self, op: Op, engine: Engine) -> Parallel:
+        """Lanes and SIMD of the engine running `op`."""
         if op.name in self.lanes:
             return Parallel(self.lanes[op.name], self.simd.get(op.name, 1))
-        budget = max(1, self.cycles_per_image // tokens - 4)  # a few cycles of handshake per token
-        for lanes in range(1, n_out + 1):
-            if -(-n_out // lanes) * n_in <= budget:
-                return Parallel(lanes)
-        return Parallel(n_out, next(s for s in range(2, n_in + 1) if -(-n_in // s) <= budget))
+        n_in, n_out, tokens, depthwise, _ = engine
+        per_token = self.cycles_per_image // tokens
+        best = None
+        for groups in range(1, n_out + 1):
+            lanes = -(-n_out // groups)
+            if groups > 1 and lanes == -(-n_out // (groups - 1)):
+                continue  # the same lanes as fewer groups
+            # the smallest SIMD that can meet the budget: groups * n_in / simd <= per_token
+            for simd in range(max(1, -(-groups * n_in // max(per_token, 1))), 2 if depthwise else n_in + 1):
+                p = Parallel(lanes, simd)
+                if p.cycles_per_token(n_in, n_out) <= per_token:
+                    key = (p.dsp(engine), lanes * simd, simd)
+                    if best is None or key < best[0]:
+                        best = (key, p)
+                    break
+        if best is None:
+            raise ValueError(f"{op.name}: no lanes x SIMD meets {self.cycles_per_image} cycles per image "
+                             f"({tokens} tokens of {n_out} outputs over {n_in} inputs)")
+        return best[1]
 
 
 def verilog_literal(v) -> str:
@@ -126,7 +174,7 @@ def conv_params(m: IntModel, op: Op, plan: Plan, out_dir: Path) -> dict:
         raise ValueError(f"{op.name}: rtl/conv.v takes square kernels with padding below the kernel size")
     # im2col rows: tap-major (kh, kw), then the channel (a tap is one pixel word of the frame buffer)
     rows = w.reshape(n_out, k * k) if depthwise else w.transpose(0, 2, 3, 1).reshape(n_out, -1)
-    lanes = plan.lanes_for(op, rows.shape[1], n_out, layout.tokens(m, op.name, shapes[op.name]))
+    lanes = plan.lanes_for(op, engine_shape(m, op))
     fin = m.formats()[op.inputs[0]]
     proj = _projection(m, op, rows, fin, lanes, out_dir, depthwise=depthwise)
     del proj["N_IN"]  # K*K*C_IN, or K*K taps when depthwise: derived inside
@@ -421,24 +469,70 @@ def module_of(m: IntModel, op: Op) -> str:
     return "reorder" if op.op in REORDER_OPS else op.op
 
 
+def engine_shape(m: IntModel, op: Op) -> Engine | None:
+    """What an op that runs on the linear engine (linear, patch_embed, conv) asks of it, else None."""
+    if op.op not in ("linear", "patch_embed", "conv"):
+        return None
+    w = m.array(op, "weight")  # [O, I] or [O, C/groups, K, K]
+    depthwise = op.op == "conv" and op.attrs["groups"] > 1
+    return Engine(w[0].size, w.shape[0], layout.tokens(m, op.name, tensor_shapes(m)[op.name]), depthwise,
+                  m.formats()[op.inputs[0]].signed)
+
+
+def kernel_dsp(m: IntModel, op: Op) -> int:
+    """DSP slices of an op's kernel outside the linear engine, as Yosys maps rtl/attention.v (a mul2 per pair
+    of head elements for p * v, one for e * inv) and rtl/layernorm.v (its squarers: one slice); the rest have
+    no multiplier. An estimate that steers fit_plan; `vitflow sim`'s Yosys count is the measurement."""
+    if op.op == "attention":
+        head_dim = tensor_shapes(m)[op.name][-1] // int(op.attrs["heads"])
+        return -(-head_dim // 2) + 1
+    return 1 if op.op == "layernorm" else 0
+
+
+def fit_plan(m: IntModel, plan: Plan) -> Plan:
+    """`plan` with the smallest cycle budget per image (<= its own) whose DSP estimate (engines: Parallel.dsp,
+    the other kernels: kernel_dsp) stays within plan.dsp: the fastest top that fits. The plan unchanged when
+    plan.dsp is None or even its own budget does not fit (then Yosys' count says by how much)."""
+    if plan.dsp is None:
+        return plan
+    fixed = sum(kernel_dsp(m, op) for op in m.ops)
+    engines = [(op, e) for op in m.ops if (e := engine_shape(m, op)) is not None]
+
+    def fits(budget: int) -> bool:
+        trial = replace(plan, cycles_per_image=budget)
+        try:
+            used = sum(trial.lanes_for(op, e).dsp(e) for op, e in engines)
+        except ValueError:  # some engine cannot meet this budget at all
+            return False
+        return fixed + used <= plan.dsp
+    lo, hi = 1, plan.cycles_per_image
+    if not fits(hi):
+        return plan
+    while lo < hi:  # fits() is monotone: a larger budget never needs more slices
+        mid = (lo + hi) // 2
+        lo, hi = (lo, mid) if fits(mid) else (mid + 1, hi)
+    return replace(plan, cycles_per_image=hi)
+
+
+def top_plan(m: IntModel, plan: Plan | None = None) -> Plan:
+    """The plan a top of `m` is built with: `plan` (default: 2,000 cycles per image within TOP_DSP slices)
+    fitted to its DSP budget."""
+    return fit_plan(m, plan or Plan(dsp=TOP_DSP))
+
+
 def kernel_params(m: IntModel, op: Op, plan: Plan, rom_dir: Path) -> dict:
-    shapes = tensor_shapes(m)
     if op.op == "patch_embed":
         c, h, w = m.input_shape
         ppb = BUS_BITS // spec.PIXEL.bits
         if (c * h * w) % ppb:
             raise ValueError(f"image of {c * h * w} pixels is not a whole number of {BUS_BITS}-bit beats")
-        weight = m.array(op, "weight")
-        lanes = plan.lanes_for(op, weight[0].size, weight.shape[0], layout.tokens(m, op.name, shapes[op.name]))
-        return patch_embed_params(m, op, lanes, rom_dir, ppb)  # its engine takes SIMD and MUL_SPLIT too
+        # its engine takes SIMD and MUL_SPLIT too
+        return patch_embed_params(m, op, plan.lanes_for(op, engine_shape(m, op)), rom_dir, ppb)
     if op.op == "linear":
-        n_out, n_in = m.array(op, "weight").shape
-        tokens = layout.tokens(m, op.name, shapes[op.name])
-        return linear_params(m, op, plan.lanes_for(op, n_in, n_out, tokens), rom_dir)
+        return linear_params(m, op, plan.lanes_for(op, engine_shape(m, op)), rom_dir)
     if op.op == "conv" and pointwise(m, op):  # a linear over pixel tokens
         w = m.array(op, "weight")[:, :, 0, 0]
-        pixels = layout.tokens(m, op.name, shapes[op.name])
-        return linear_params(m, op, plan.lanes_for(op, w.shape[1], w.shape[0], pixels), rom_dir, weight=w)
+        return linear_params(m, op, plan.lanes_for(op, engine_shape(m, op)), rom_dir, weight=w)
     if op.op == "conv":
         return conv_params(m, op, plan, rom_dir)
     if op.op in REORDER_OPS:
@@ -472,7 +566,8 @@ class KernelCase:
         if self.module == "image_tokens":  # the pixel input of a conv-first model, not an op
             return image_tokens_params(m)
         op = next(o for o in m.ops if o.name == self.layer)
-        plan = Plan(lanes={op.name: self.lanes} if self.lanes else {}, simd={op.name: self.simd} if self.simd else {})
+        plan = replace(top_plan(m), lanes={op.name: self.lanes} if self.lanes else {},
+                       simd={op.name: self.simd} if self.simd else {})
         return kernel_params(m, op, plan, rom_dir)
 
 
@@ -485,5 +580,5 @@ CASES = {c.module: c for c in (KernelCase("linear", "vit", "blocks.0.mlp.fc1", l
                                KernelCase("attention", "vit", "blocks.0.attn.core"),
                                KernelCase("reorder", "swin", "blocks.1.partition"),  # shifted windows
                                KernelCase("concat", "mobilevit", "concat"),
-                               KernelCase("conv", "mobilevit", "fuse"),  # 3x3 over 48 channels: SIMD 4
+                               KernelCase("conv", "mobilevit", "fuse"),  # 3x3 over 48 channels: SIMD > 1
                                KernelCase("image_tokens", "mobilevit", "image"))}

@@ -10,10 +10,9 @@ import sys
 import tempfile
 from pathlib import Path
 
-from .gen import verilog_literal
+from .gen import XC7Z020, verilog_literal
 
 RTL = Path(__file__).resolve().parent
-XC7Z020 = {"LUT": 53_200, "FF": 106_400, "DSP": 220, "BRAM36": 140}  # PYNQ-Z2
 RESOURCES = ("LUT", "FF", "DSP", "BRAM36", "LUTRAM")  # what synthesize counts
 SLOW_FIRST = {"attention": 1000, "linear": 100}  # scheduling order of synthesize_instances
 

@@ -2,7 +2,6 @@
 count, ROM files, and Yosys on the smallest kernel."""
 
 import dataclasses
-import math
 from pathlib import Path
 
 import numpy as np
@@ -10,9 +9,18 @@ import pytest
 
 from vitflow.host.backends import ModelPaths
 from vitflow.model.config import ARCHS
-from vitflow.quant.golden import tensor_shapes
 from vitflow.quant.model_file import IntModel
-from vitflow.rtl.gen import hex_words, kernel_params, module_of, pack_lanes
+from vitflow.rtl.gen import (
+    XC7Z020,
+    Parallel,
+    engine_shape,
+    hex_words,
+    kernel_dsp,
+    kernel_params,
+    module_of,
+    pack_lanes,
+    top_plan,
+)
 from vitflow.rtl.synth import synthesize
 from vitflow.rtl.top import Plan, _wire, macs_per_image, write_top
 
@@ -34,18 +42,19 @@ def test_top_instantiates_every_op(arch, tmp_path):
             if isinstance(v, str) and v.startswith('"')]
     assert roms and all(Path(rom).is_file() for rom in roms)
     assert instances["ctrl"]["params"]["MODEL_ID"] == f"32'h{m.identity():08x}"
-    shapes = tensor_shapes(m)
-    for inst in instances.values():  # every MAC engine meets the per-image cycle budget of the default plan
+    plan, engines = top_plan(m), 0
+    assert plan.cycles_per_image <= Plan().cycles_per_image
+    dsp = sum(kernel_dsp(m, op) for op in m.ops)
+    for inst in instances.values():  # every MAC engine meets the top plan's cycle budget; its DSPs fit
         p = inst["params"]
         if inst["module"] not in ("linear", "conv", "patch_embed"):
             continue
-        op = next(o for o in m.ops if o.name == inst["layer"])
-        w = m.array(op, "weight")
-        n_out = w.shape[0]
-        n_in = w[0].size  # fan-in of an output (its taps when depthwise)
-        tokens = math.prod(shapes[op.name]) // n_out  # output tokens (pixels) per image
-        per_token = -(-n_out // p["LANES"]) * -(-n_in // p.get("SIMD", 1))
-        assert per_token * tokens <= Plan().cycles_per_image, inst["layer"]
+        engine = engine_shape(m, next(o for o in m.ops if o.name == inst["layer"]))
+        par = Parallel(p["LANES"], p.get("SIMD", 1))
+        assert par.cycles_per_token(engine.n_in, engine.n_out) * engine.tokens <= plan.cycles_per_image
+        dsp += par.dsp(engine)
+        engines += 1
+    assert engines and dsp <= XC7Z020["DSP"]
 
 
 def test_macs_per_image():

@@ -93,7 +93,7 @@ def macs_per_image(m: IntModel) -> int:
 def write_top(m: IntModel, out_dir: Path, plan: Plan | None = None) -> tuple[Path, dict]:
     """Write vit_accel.v and its ROM files into out_dir; returns the file and its instances (name -> module,
     parameters, layer)."""
-    plan = plan or Plan()
+    plan = gen.top_plan(m, plan)
     out_dir = Path(out_dir)
     rom_dir = out_dir / "rom"
     shapes, fmts = tensor_shapes(m), m.formats()

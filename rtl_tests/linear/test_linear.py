@@ -24,14 +24,14 @@ from vitflow.quant import golden_kernels as K
 TOKENS = 16  # per image: the output pixels of MobileViT's 4x4 convs, the tokens of the Swin / vit layers
 # name -> (arch, layer, lanes, simd); a conv layer is checked as the engine sees it (module docstring)
 ENGINES = {
-    "fuse_simd4": ("mobilevit", "fuse", 24, 4),         # Plan's choice: 108 cycles per pixel
-    "local_simd2": ("mobilevit", "local", 24, 2),       # Plan's choice: 108 cycles per pixel
-    "q_lanes11": ("swin", "blocks.0.attn.q", 11, 1),    # Plan's choice: 3 groups, the last 1 lane of 11 used
+    "fuse_simd4": ("mobilevit", "fuse", 24, 4),         # 108 cycles per pixel, split pairs
+    "local_simd2": ("mobilevit", "local", 24, 2),       # 108 cycles per pixel
+    "q_lanes11": ("swin", "blocks.0.attn.q", 11, 1),    # 3 groups, the last 1 lane of 11 used
     "dw_lanes4": ("mobilevit", "dw", 4, 1),             # depthwise, 8 groups of 4 channels
     # odd SIMD (an adder-tree level passing a value on), both the inputs (216 = 43*5 + 1) and the outputs
     # (24 = 2*10 + 4) padded, packed pairs
     "local_mixed": ("mobilevit", "local", 10, 5),
-    "dw_lanes3": ("mobilevit", "dw", 3, 1),            # Plan's choice: 11 groups, the last 2 lanes of 3 used
+    "dw_lanes3": ("mobilevit", "dw", 3, 1),            # the top's choice: 11 groups, the last 2 lanes of 3 used
 }
 DEFAULT_ENGINES = ("local_mixed", "dw_lanes3")  # in `make test`; the rest under the slow marker
 
@@ -192,19 +192,25 @@ def test_reference_is_the_conv():
 
 
 def test_plan_lanes_and_simd():
-    """Plan.lanes_for: the vit projections keep their lanes (24 / 48, SIMD 1); a lane count need not divide the
-    outputs (Swin's 32x32 at 11 lanes: 3 groups x 32 = 96 cycles per token); SIMD only where even one lane per
-    output cannot meet the budget (MobileViT's 3x3 convs over im2col vectors); depthwise taps at SIMD 1."""
-    from vitflow.rtl.gen import Parallel, Plan
+    """Plan.lanes_for: the fewest DSP slices that meet the budget. A lane count need not divide the outputs
+    (vit's q at 1,536 cycles: 24 lanes; Swin's 32x32 at 2,000: 2 lanes x SIMD 5, 7 steps of 5 inputs padded
+    to 35); SIMD wherever it saves slices (MobileViT's 3x3 convs over im2col vectors); depthwise taps at SIMD
+    1, a lane per channel group; unsigned inputs (pixels) unpaired below the split threshold."""
+    from vitflow.rtl.gen import Parallel, Plan, engine_shape
 
-    plan = Plan()
-    want = {("vit", "blocks.0.attn.q"): Parallel(24), ("vit", "blocks.0.mlp.fc2"): Parallel(48),
-            ("vit", "head"): Parallel(1), ("swin", "blocks.0.attn.q"): Parallel(11),
-            ("mobilevit", "fuse"): Parallel(24, 4), ("mobilevit", "local"): Parallel(24, 2),
-            ("mobilevit", "dw"): Parallel(3)}
-    for (arch, layer), par in want.items():
+    want = {("vit", "blocks.0.attn.q", 1536): Parallel(24), ("vit", "blocks.0.mlp.fc2", 1536): Parallel(48),
+            ("vit", "head", 1536): Parallel(1), ("vit", "patch_embed", 1536): Parallel(3),
+            ("swin", "blocks.0.attn.q", 2000): Parallel(2, 5), ("swin", "blocks.0.mlp.fc2", 2000): Parallel(4, 5),
+            ("mobilevit", "fuse", 2000): Parallel(12, 7), ("mobilevit", "dw", 2000): Parallel(3)}
+    for (arch, layer, budget), par in want.items():
         m, op = model_op(arch, layer)
-        n_out, n_in = engine_weight(m, op).shape
-        tokens = 1 if layer == "head" else TOKENS
-        assert plan.lanes_for(op, n_in, n_out, tokens) == par, (arch, layer)
-        assert -(-n_out // par.lanes) * -(-n_in // par.simd) <= plan.cycles_per_image // tokens - 4
+        engine = engine_shape(m, op)
+        plan = Plan(cycles_per_image=budget)
+        assert plan.lanes_for(op, engine) == par, (arch, layer)
+        assert par.cycles_per_token(engine.n_in, engine.n_out) * engine.tokens <= budget
+        # no choice meeting the budget has fewer slices
+        for lanes in range(1, engine.n_out + 1):
+            for simd in range(1, (1 if engine.depthwise else engine.n_in) + 1):
+                other = Parallel(lanes, simd)
+                if other.cycles_per_token(engine.n_in, engine.n_out) * engine.tokens <= budget:
+                    assert other.dsp(engine) >= par.dsp(engine), (arch, layer, other)
