@@ -5,7 +5,7 @@ PY     := $(VENV)/bin/python
 VITFLOW := $(VENV)/bin/vitflow
 PYTEST_ARGS ?=
 
-.PHONY: install demo test test-slow train lint clean hls sim timing bitstream package
+.PHONY: install demo test test-slow train lint clean hls sim timing bitstream package report
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -52,6 +52,12 @@ sim: install
 # out of context): Fmax per instance, the top's clock, critical paths -> build/sim/ARCH/timing.json
 timing: install
 	for a in vit mobilevit swin; do $(VITFLOW) timing --arch $$a || exit 1; done
+
+# build/report/REPORT.md + PNG plots: accuracy (measured here), the verification ladder, clock, cycles, images/s,
+# resources and host throughput read from the JSON reports of make hls / sim / timing and vitflow bench --out,
+# beside published figures (host/published.toml); a missing report is a "not measured" line with its command
+report: install
+	$(VITFLOW) report
 
 # Vivado project for the PYNQ-Z2 (PS7 + AXI DMA + vit_accel) -> build/board/vit_accel.tcl; with vivado on PATH
 # also vit_accel.bit + vit_accel.hwh (without: one line, exit 0)

