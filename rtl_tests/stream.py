@@ -136,8 +136,8 @@ async def check_images(dut, m: IntModel, op, images, prefixes: list[str], pause:
     for _ in images[1:]:
         await receive(sink)
     free = (cocotb.utils.get_sim_time(unit="ns") - start) / CLOCK_NS
-    result = {"kernel": op.op, "layer": op.name, "images": len(images), "tokens": tokens,
-              "mismatches": mismatches, "cycles_with_pauses": int(cycles),
+    result = {"kernel": op.op, "arch": m.config.get("arch"), "layer": op.name, "images": len(images),
+              "tokens": tokens, "mismatches": mismatches, "cycles_with_pauses": int(cycles),
               "pause": pause if pauses is None else "pattern",
               "first_image_cycles": int(first), "cycles_per_image": round(free / len(images), 1),
               "cycles_per_token": round(free / tokens, 2)}

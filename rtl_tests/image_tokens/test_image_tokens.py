@@ -104,7 +104,8 @@ async def images_under_backpressure(dut):
         await receive(tb.sink)
     free = (cocotb.utils.get_sim_time(unit="ns") - start) / CLOCK_NS
     tokens = len(images) * tb.shape[1] * tb.shape[2]
-    result = {"kernel": "image_tokens", "layer": tb.m.input_name, "images": len(images), "tokens": tokens,
+    result = {"kernel": "image_tokens", "arch": tb.m.config.get("arch"), "layer": tb.m.input_name,
+              "images": len(images), "tokens": tokens,
               "mismatches": bad, "cycles_with_pauses": int(cycles), "pause": 0.3, "first_image_cycles": int(first),
               "cycles_per_image": round(free / len(images), 1), "cycles_per_token": round(free / tokens, 2)}
     dut._log.info(json.dumps(result))
