@@ -186,3 +186,24 @@ def host_throughput(rows: dict[str, list[tuple[str, float, str]]], path: Path) -
     ax.legend(fontsize=7, ncol=2)
     ax.grid(axis="y", alpha=0.3)
     return _save(fig, path)
+
+
+def stock_kernels(kinds: dict[str, list[tuple[str, float, float]]], path: Path) -> Path:
+    """Per kernel kind, one panel: max and mean absolute error against float of each configuration (ours, hls4ml
+    default, hls4ml tuned), log scale."""
+    fig, axes = plt.subplots(1, len(kinds), figsize=(4.6 * len(kinds), 4.2), squeeze=False)
+    for ax, (kind, rows) in zip(axes[0], kinds.items()):
+        for k, (label, dx) in enumerate(zip(("max", "mean"), _group_offsets(2, 0.38))):
+            for i, row in enumerate(rows):
+                v = row[1 + k]
+                ax.bar(i + dx, v, 0.38, color=PALETTE[k], label=f"{label} abs error" if i == 0 else None)
+                ax.text(i + dx, v * 1.15, f"{v:.2g}", ha="center", va="bottom", fontsize=7)
+        ax.set_yscale("log")
+        ax.set_ylim(min(r[2] for r in rows) / 5, max(r[1] for r in rows) * 8)
+        ax.set_xticks(range(len(rows)), [r[0] for r in rows], fontsize=8)
+        ax.set_ylabel("absolute error vs float64, log scale")
+        ax.set_title(kind, fontsize=10)
+        ax.legend(fontsize=7, loc="upper left")
+        ax.grid(axis="y", alpha=0.3)
+    fig.suptitle("hls4ml stock kernels vs our integer kernels, same inputs", fontweight="bold")
+    return _save(fig, path)

@@ -248,6 +248,8 @@ def run(targets: list[Target], build_dir: Path, out_dir: Path, dataset: str = "d
             "it. What is missing says so, with the command that measures it.", "")
     for section in (accuracy_section, ladder_section, clock_section, resources_section, host_section):
         section(doc, targets, sources, kernels)
+    stock_section(doc, read_source(Path(build_dir) / "hls" / "stock.json", "vitflow hls --stock",
+                                   ModelPaths.resolve("vit", None).model_file))
     published_section(doc, load_published())
     sources_section(doc, sources, kernels)
     doc.write("REPORT.md")
@@ -453,6 +455,38 @@ def host_section(doc: Doc, targets, sources, _kernels) -> None:
     if drawn:
         doc.plot("host_throughput.png", "host_throughput", drawn)
     doc.cite(*(sources[t.name]["bench"] for t in targets))
+
+
+def stock_section(doc: Doc, src: Source) -> None:
+    """hls4ml's stock Softmax and LayerNorm (default and tuned configs) beside our integer kernels, same inputs."""
+    doc.add("## hls4ml's stock Softmax and LayerNorm beside our integer kernels", "")
+    doc.check("hls4ml stock kernels", src)
+    s = src.data
+    if s:
+        doc.add(f"The same rows through each: every attention softmax row and every LayerNorm token of {s['arch']} "
+                f"(model {s['model_id']}) on {s['images']} test images, against float64 (torch) of what our "
+                f"kernels compute: the base-2 softmax (the stock softmax is fed the scores x ln 2) and LayerNorm "
+                f"without epsilon. Ours: the integer kernels (golden = our HLS C-sim), 8-bit outputs; hls4ml "
+                f"{s['hls4ml']} C-simulated.")
+        rows, drawn = [], {}
+        for kind, k in s["kernels"].items():
+            for r in k["results"]:
+                inside = r.get("variance_below_1", {})
+                rows.append([kind, r["config"], f"{r['rows']:,}", f"{r['max_abs_error']:.4g}",
+                             f"{r['mean_abs_error']:.3g}",
+                             pct(r["argmax_agreement"]) if "argmax_agreement" in r else "-",
+                             f"{inside['max_abs_error']:.4g}" if "max_abs_error" in inside else "-"])
+            drawn[f"{kind} ({k['rows']:,} rows of {k['width']})"] = \
+                [(r["config"], r["max_abs_error"], r["mean_abs_error"]) for r in k["results"]]
+        doc.table(["kernel", "configuration", "rows", "max abs error", "mean abs error", "argmax agreement",
+                   "max abs error, variance < 1"], rows)
+        doc.add(*(f"- {r['config']} {kind}: {r['note']}" for kind, k in s["kernels"].items()
+                  for r in k["results"] if r["config"] != "ours"))
+        doc.plot("stock_kernels.png", "stock_kernels", drawn)
+        doc.summary["stock_kernels"] = {kind: {r["config"]: {m: r.get(m) for m in ("max_abs_error", "mean_abs_error",
+                                                                                   "argmax_agreement")}
+                                               for r in k["results"]} for kind, k in s["kernels"].items()}
+    doc.cite(src)
 
 
 def published_section(doc: Doc, works: list[dict]) -> None:
