@@ -5,7 +5,7 @@ PY     := $(VENV)/bin/python
 VITFLOW := $(VENV)/bin/vitflow
 PYTEST_ARGS ?=
 
-.PHONY: install demo test test-slow train lint clean hls sim timing bitstream package report
+.PHONY: install demo test test-slow train lint clean hls sim timing bitstream package report sweep
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -58,6 +58,14 @@ timing: install
 # beside published figures (host/published.toml); a missing report is a "not measured" line with its command
 report: install
 	$(VITFLOW) report
+
+# Design-space sweep (host/sweep.py): weight bits x width x depth x Plan's cycle budget, each trial trained (vitflow
+# train), its top generated, synthesized (Yosys) and simulated on 20 test images (+ 3 edge; cycles per image) ->
+# build/sweep/vit/sweep.json + Pareto plots; trials cached, a re-run resumes. More through SWEEP_ARGS, e.g.
+# --timing (Fmax, images/s), --workers 4, --ray [ADDRESS], --epochs N
+SWEEP_ARGS ?=
+sweep: install
+	$(VITFLOW) sweep --name vit --weight-bits 8,4 --dim 24,48 --depth 1,2 --budget 2000,4000 --sim 20 $(SWEEP_ARGS)
 
 # Vivado project for the PYNQ-Z2 (PS7 + AXI DMA + vit_accel) -> build/board/vit_accel.tcl; with vivado on PATH
 # also vit_accel.bit + vit_accel.hwh (without: one line, exit 0)

