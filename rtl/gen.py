@@ -27,8 +27,17 @@ BUS_BITS = 32  # AXI-Stream data width of the accelerator's pixel and logit port
 # packed, 24 lanes (attn q/k/v/proj) 138-172 MHz depending on the layer and seed (attn_k 137.8, attn_v 142.7),
 # 48 lanes (mlp fc1 / fc2) 146 / 132 MHz: the multiplier plus adder step; split, fc1 180-190 MHz, fc2 175-182
 # (3 seeds). Split costs LUTs (fc1 on an xc7 per Yosys: 3,326 LUT split, 1,808 packed; same 24 DSP), so the
-# narrow layers (head: 1 lane 220 MHz, patch_embed: 2 lanes 177 MHz packed) keep the packing.
+# narrow layers (head: 1 lane 220 MHz, patch_embed: 2 lanes 177 MHz packed) keep the packing. The same holds
+# for many multiplies per cycle over fewer lanes: MobileViT's 3x3 convs packed, 8 lanes x SIMD 11 (fuse) 117.1
+# MHz and 4 x 11 (local) 133.2 MHz at seed 1 (88 and 44 of the ECP5's 156 multipliers), while 2 x 5 to 10 x 2
+# (Swin's projections, 10 to 20 multiplies per cycle) place at 157-175 MHz packed.
 SPLIT_ABOVE_LANES = 12
+SPLIT_ABOVE_MULTIPLIES = 24  # lanes x SIMD
+
+
+def mul_split(lanes: int, simd: int) -> bool:
+    """Whether rtl/linear.v builds its lane pairs split (MUL_SPLIT) at this parallelism."""
+    return lanes > SPLIT_ABOVE_LANES or lanes * simd > SPLIT_ABOVE_MULTIPLIES
 
 
 # rtl/linear.v's pipeline from the issue of a group's last step to its result slot, less its adder tree: a
@@ -54,7 +63,7 @@ class Parallel(NamedTuple):
         an odd last lane has one of its own. One per lane and element where lanes are not paired: a depthwise
         lane has an element of its own, and mul2's two products of an unsigned (9-bit) element do not fit one
         DSP48E1 multiply (mul2_split's do: one lane on the slice, the other in LUTs)."""
-        split = self.lanes > SPLIT_ABOVE_LANES
+        split = mul_split(self.lanes, self.simd)
         paired = not engine.depthwise and (engine.signed or split)
         return self.simd * (-(-self.lanes // 2) if paired else self.lanes)
 
@@ -231,7 +240,7 @@ def _projection(m: IntModel, op: Op, w: np.ndarray, fin, lanes: Parallel | int, 
     biases = "\n".join(pack_lanes(bp.reshape(groups, lanes), acc_bits)) + "\n"
     write_atomic(bfile, lambda f: f.write(biases.encode()))
     engine = {"SIMD": simd, "DEPTHWISE": int(depthwise),
-              "MUL_SPLIT": int(not depthwise and lanes > SPLIT_ABOVE_LANES)}  # depthwise lanes have no pairs
+              "MUL_SPLIT": int(not depthwise and mul_split(lanes, simd))}  # depthwise lanes have no pairs
     return {"N_IN": n_in, "N_OUT": n_out, "LANES": lanes, "W_BITS": wbits, "ACC_BITS": acc_bits,
             "OUT_BITS": op.out.bits, "SHIFT": shift, "OUT_MIN": op.out.min, "OUT_MAX": op.out.max,
             "WEIGHT_FILE": f'"{wfile.resolve()}"', "BIAS_FILE": f'"{bfile.resolve()}"',
