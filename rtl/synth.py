@@ -98,7 +98,10 @@ def run_distinct(instances: dict[str, dict], cache_dir: Path, tool, tag: str, wo
            for m in {i["module"] for i in instances.values()}}
 
     def key(inst: dict) -> str:
-        h = hashlib.sha256(f"{tag}{rtl[inst['module']]}{inst['module']}{sorted(inst['params'].items())}".encode())
+        # a ROM parameter by its contents, not its path: the same instance written into another folder (a
+        # sweep's budgets, a test's tmp_path) is the same netlist
+        params = sorted((k, "<rom>" if _rom_file(v) else v) for k, v in inst["params"].items())
+        h = hashlib.sha256(f"{tag}{rtl[inst['module']]}{inst['module']}{params}".encode())
         for v in inst["params"].values():
             if rom := _rom_file(v):
                 h.update(rom.read_bytes())

@@ -31,3 +31,22 @@ def test_distinct_instances_run_once(tmp_path):
     run_distinct(instances, tmp_path, tool, "other tool")  # another tag: run again
     assert len(calls) == 4
     assert all(json.loads(p.read_text()) for p in tmp_path.glob("*.json"))
+
+
+def test_rom_parameters_keyed_by_contents(tmp_path):
+    """The same ROM contents under another path is the same instance (run once); other contents run again."""
+    calls = []
+    roms = []
+    for i, text in enumerate(("01\n", "01\n", "02\n")):
+        rom = tmp_path / f"dir{i}" / "w.hex"
+        rom.parent.mkdir()
+        rom.write_text(text)
+        roms.append(f'"{rom}"')
+
+    def tool(module, params):
+        calls.append(params["ROM"])
+        return {}
+
+    instances = {f"i{i}": {"module": "m", "params": {"ROM": rom}} for i, rom in enumerate(roms)}
+    run_distinct(instances, tmp_path / "cache", tool, "t")
+    assert len(calls) == 2
