@@ -26,19 +26,24 @@ class Project:
     """One compiled hls4ml C-simulation of `ops` (inputs: the tensors that feed them)."""
 
     def __init__(self, m: IntModel, ops: list[Op], inputs: list[str], outdir: Path, name: str):
-        import hls4ml
-        from hls4ml.model.graph import ModelGraph
-
         kernels.register()
         self.m, self.ops, self.inputs, self.outdir = m, ops, inputs, Path(outdir)
         self.shapes = tensor_shapes(m)
         layers, layer_cfg = hls_layers(m, ops, inputs, self.shapes)
+        self._build(name, layers, layer_cfg, inputs, [cname(t) for t in inputs])
+
+    def _build(self, name: str, layers: list[dict], layer_cfg: dict, inputs: list[str], input_names: list[str]):
+        """The hls4ml graph of `layers` in self.outdir, compiled unless its content hash matches the cached
+        build (then its library is loaded)."""
+        import hls4ml
+        from hls4ml.model.graph import ModelGraph
+
         config = hls4ml.utils.config.create_config(output_dir=str(self.outdir), project_name=name, backend="Vitis",
                                                    io_type="io_parallel")
         config["HLSConfig"] = {"Model": {"Precision": {"default": DEFAULT_PRECISION}, "ReuseFactor": 1,
                                          "Strategy": "Latency"}, "LayerName": layer_cfg}
         self.digest = _digest(layers, layer_cfg, inputs, hls4ml.__version__)
-        self.graph = ModelGraph.from_layer_list(config, layers, inputs=[cname(t) for t in inputs])
+        self.graph = ModelGraph.from_layer_list(config, layers, inputs=input_names)
         self.rebuilt = not self._load_cached()
         if self.rebuilt:
             shutil.rmtree(self.outdir, ignore_errors=True)

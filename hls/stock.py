@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import json
 import math
-import shutil
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,7 +25,7 @@ from ..quant import golden
 from ..quant import golden_kernels as K
 from ..quant.model_file import IntModel, write_atomic
 from ..quant.spec import PROB
-from .csim import DEFAULT_PRECISION, Project, _digest
+from .csim import DEFAULT_PRECISION, Project
 
 BUILD_DIR = Path("build/hls")
 N_IMAGES = 20  # digits test images: 1,920 softmax rows and 1,600 LayerNorm rows of the shipped vit
@@ -180,24 +179,11 @@ class StockProject(Project):
     cache check and library loading)."""
 
     def __init__(self, cfg: Stock, width: int, outdir: Path):
-        import hls4ml
-        from hls4ml.model.graph import ModelGraph
-
         self.outdir = Path(outdir)
         layers = [{"class_name": "Input", "name": "x", "input_shape": [width]},
                   {**stock_layer(cfg.kind, width), "name": cfg.kind, "inputs": ["x"]}]
         layer_cfg = {"x": {"Precision": {"result": cfg.input}}, cfg.kind: cfg.layer}
-        config = hls4ml.utils.config.create_config(output_dir=str(self.outdir), project_name=f"stock_{cfg.kind}",
-                                                   backend="Vitis", io_type="io_parallel")
-        config["HLSConfig"] = {"Model": {"Precision": {"default": DEFAULT_PRECISION}, "ReuseFactor": 1,
-                                         "Strategy": "Latency"}, "LayerName": layer_cfg}
-        self.digest = _digest(layers, layer_cfg, ["x"], hls4ml.__version__)
-        self.graph = ModelGraph.from_layer_list(config, layers, inputs=["x"])
-        self.rebuilt = not self._load_cached()
-        if self.rebuilt:
-            shutil.rmtree(self.outdir, ignore_errors=True)
-            self.graph.compile()
-            (self.outdir / "vitflow.hash").write_text(self.digest)
+        self._build(f"stock_{cfg.kind}", layers, layer_cfg, ["x"], ["x"])
 
     def run(self, rows: np.ndarray) -> np.ndarray:
         x = np.ascontiguousarray(rows, dtype=np.float64)
