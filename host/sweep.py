@@ -248,12 +248,11 @@ def simulate(m, model: Path, top: Path, images: int, out: Path) -> dict:
 
 
 def fmax(instances: dict, cache: Path) -> dict:
-    """Place and route of every distinct instance of the top (rtl/timing.py, ECP5 out of context, cached like
-    `vitflow timing`'s runs): the top's clock is its slowest instance's Fmax."""
-    from ..rtl.synth import run_distinct
-    from ..rtl.timing import DEVICE, TARGET_MHZ, place_and_route
+    """Place and route of every distinct instance of the top (rtl/timing.py, ECP5 out of context, the seeds
+    and cache of `vitflow timing`): the top's clock is its slowest instance's Fmax."""
+    from ..rtl.timing import DEVICE, TARGET_MHZ, place_instances
 
-    pnr = run_distinct(instances, cache, place_and_route, f"ecp5-{DEVICE['speed']}", workers=1)
+    pnr = place_instances(instances, cache, workers=1)
     timed = {name: r["fmax_mhz"] for name, r in pnr.items() if r["fmax_mhz"]}
     slowest = min(timed, key=timed.get)
     return {"fmax_mhz": timed[slowest], "slowest_instance": slowest, "target_mhz": TARGET_MHZ,

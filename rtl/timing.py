@@ -127,6 +127,25 @@ def nextpnr_version() -> str:
     return (r.stdout or r.stderr).strip().splitlines()[-1] if r.returncode == 0 else "unknown"
 
 
+def place_instances(instances: dict[str, dict], cache_dir: Path, workers: int = 2) -> dict[str, dict]:
+    """place_and_route of every distinct instance of a generated top (cached in cache_dir, see
+    synth.run_distinct); an instance below the target again with the next of SEEDS, keeping its best (its
+    result then names the seed)."""
+    from .synth import run_distinct
+
+    pnr = run_distinct(instances, cache_dir, place_and_route, f"ecp5-{DEVICE['speed']}", workers)
+    for seed in SEEDS[1:]:  # the instances still below the target, placed again with the next seed
+        slow = {n: i for n, i in instances.items() if (pnr[n]["fmax_mhz"] or TARGET_MHZ) < TARGET_MHZ}
+        if not slow:
+            break
+        again = run_distinct(slow, cache_dir, partial(place_and_route, seed=seed),
+                             f"ecp5-{DEVICE['speed']}-seed{seed}", workers)
+        for n, r in again.items():
+            if (r["fmax_mhz"] or 0) > pnr[n]["fmax_mhz"]:
+                pnr[n] = {**r, "seed": seed}
+    return pnr
+
+
 def run(model, sim_dir: Path, name: str, workers: int = 2, log=print) -> dict:
     """`vitflow timing` / `make timing`: place and route every distinct kernel instance of the model's top
     (cached in sim_dir/timing_cache like the Yosys runs; an instance below the target again with the next of
@@ -141,16 +160,7 @@ def run(model, sim_dir: Path, name: str, workers: int = 2, log=print) -> dict:
     sim_dir = Path(sim_dir)
     top_dir = sim_dir / name
     _, instances = write_top(model, top_dir / "synth")  # the ROM files `make sim` synthesizes
-    pnr = run_distinct(instances, sim_dir / "timing_cache", place_and_route, f"ecp5-{DEVICE['speed']}", workers)
-    for seed in SEEDS[1:]:  # the instances still below the target, placed again with the next seed
-        slow = {n: i for n, i in instances.items() if (pnr[n]["fmax_mhz"] or TARGET_MHZ) < TARGET_MHZ}
-        if not slow:
-            break
-        again = run_distinct(slow, sim_dir / "timing_cache", partial(place_and_route, seed=seed),
-                             f"ecp5-{DEVICE['speed']}-seed{seed}", workers)
-        for n, r in again.items():
-            if (r["fmax_mhz"] or 0) > pnr[n]["fmax_mhz"]:
-                pnr[n] = {**r, "seed": seed}
+    pnr = place_instances(instances, sim_dir / "timing_cache", workers)
     xc7 = synthesize_instances(instances, sim_dir / "synth_cache", workers)["instances"]
     per = {name: {"module": inst["module"], "layer": inst.get("layer"), "fmax_mhz": pnr[name]["fmax_mhz"],
                   "seed": pnr[name].get("seed", SEEDS[0]), "critical_path": pnr[name]["critical_path"],
