@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 
 from ..quant import golden
-from ..quant.model_file import IntModel, Op, write_atomic
+from ..quant.model_file import IntModel, Op, write_json_atomic
 from .csim import Project, kernel_project, model_project
 from .graph import to_golden, windowed
 
@@ -93,5 +93,5 @@ def run(models: dict[str, IntModel], images, labels, build_root: Path = BUILD_DI
         log(f"{arch:<10} {'whole model':<17} {r['project']:<28} {r['n']:>6} {r['mismatches']:>10} "
             f"{r['seconds']:>7.1f}s  accuracy {100 * r['accuracy']:.2f}%")
         report["synthesis"][arch] = synthesize(model_project(m, build_dir))
-    write_atomic(Path(build_root) / "report.json", lambda f: f.write(json.dumps(report, indent=2).encode()))
+    write_json_atomic(Path(build_root) / "report.json", report)
     return report

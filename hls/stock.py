@@ -12,7 +12,6 @@ configuration and cached by content hash like hls/csim.py's projects.
 
 from __future__ import annotations
 
-import json
 import math
 import time
 from dataclasses import dataclass, field
@@ -23,7 +22,7 @@ import numpy as np
 
 from ..quant import golden
 from ..quant import golden_kernels as K
-from ..quant.model_file import IntModel, write_atomic
+from ..quant.model_file import IntModel, write_json_atomic
 from ..quant.spec import PROB
 from .csim import DEFAULT_PRECISION, Project
 
@@ -218,6 +217,5 @@ def run(m: IntModel, images: np.ndarray, build_root: Path = BUILD_DIR, log=print
         for r in results:
             log(f"{kind:<10} {r['config']:<15} {r['rows']:>6} {r['max_abs_error']:>12.5f} {r['mean_abs_error']:>12.6f}"
                 + (f" {100 * r['argmax_agreement']:>8.2f}%" if "argmax_agreement" in r else ""))
-    text = json.dumps(report, indent=2).encode()
-    write_atomic(Path(out or Path(build_root) / "stock.json"), lambda f: f.write(text))
+    write_json_atomic(Path(out or Path(build_root) / "stock.json"), report)
     return report

@@ -346,10 +346,9 @@ def cmd_bench(args) -> int:
     if "golden" in rate and "onnxruntime" in rate:
         report["golden_vs_onnxruntime"] = round(rate["golden"] / rate["onnxruntime"], 3)
     if args.out:  # for `vitflow report` (build/bench/NAME.json)
-        from ..quant.model_file import write_atomic
+        from ..quant.model_file import write_json_atomic
 
-        text = json.dumps(report, indent=2).encode()
-        write_atomic(Path(args.out), lambda f: f.write(text))
+        write_json_atomic(Path(args.out), report)
     if args.json:
         print(json.dumps(report))
         return 0

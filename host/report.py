@@ -14,7 +14,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..quant.model_file import write_atomic
+from ..quant.model_file import write_atomic, write_json_atomic
 from .backends import ModelPaths, UserError, missing, open_backend
 
 PUBLISHED = Path(__file__).with_name("published.toml")
@@ -238,7 +238,7 @@ def run(targets: list[Target], build_dir: Path, out_dir: Path, dataset: str = "d
     """Measure accuracy, read every report, write out_dir/REPORT.md, its plots and summary.json; returns the
     summary (what `--json` prints)."""
     out_dir = Path(out_dir)
-    write_json(out_dir / "accuracy.json", measure_accuracy(targets, dataset, data_dir, Path(build_dir)))
+    write_json_atomic(out_dir / "accuracy.json", measure_accuracy(targets, dataset, data_dir, Path(build_dir)))
     sources = {t.name: collect(t, build_dir, out_dir) for t in targets}
     kernels = read_source(Path(build_dir) / "sim" / "report.json", "make sim") \
         if any(t.shipped for t in targets) else None
@@ -253,13 +253,8 @@ def run(targets: list[Target], build_dir: Path, out_dir: Path, dataset: str = "d
     published_section(doc, load_published())
     sources_section(doc, sources, kernels)
     doc.write("REPORT.md")
-    write_json(out_dir / "summary.json", doc.summary)
+    write_json_atomic(out_dir / "summary.json", doc.summary)
     return doc.summary
-
-
-def write_json(path: Path, data: dict) -> None:
-    text = json.dumps(data, indent=2).encode()
-    write_atomic(Path(path), lambda f: f.write(text))
 
 
 class Doc:

@@ -22,7 +22,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from ..model.config import ARCHS
-from ..quant.model_file import write_atomic
+from ..quant.model_file import write_atomic, write_json_atomic
 from .backends import UserError, importable
 
 SWEEP_DIR = Path("build/sweep")
@@ -192,7 +192,7 @@ def hardware_task(config: dict, budget: int, model_file: bytes, settings: dict, 
     if settings["synth"]:
         t0 = time.perf_counter()
         res = _resources(synthesize_instances(instances, SIM_BUILD / "synth_cache", workers=1), instances)
-        _write_json(work / "resources.json", res)
+        write_json_atomic(work / "resources.json", res)
         total = res["vit_accel"]
         result["resources"] = {**{k: total[k] for k in RESOURCES}, "fraction_of_xc7z020": total["fraction_of_xc7z020"]}
         result["fits_xc7z020"] = all(v <= 1 for v in total["fraction_of_xc7z020"].values())
@@ -303,10 +303,6 @@ def _write_bytes(path: Path, data: bytes) -> None:
     write_atomic(path, lambda f: f.write(data))
 
 
-def _write_json(path: Path, data) -> None:
-    _write_bytes(path, json.dumps(data, indent=2).encode())
-
-
 def run(name: str, axes: dict[str, list], settings: Settings, root: Path = SWEEP_DIR, workers: int = 1,
         ray_address: str | None = None, progress: bool = True) -> dict:
     """The sweep NAME over `axes`: cached trials are read back, the others run (models trained first, each
@@ -363,7 +359,7 @@ def run(name: str, axes: dict[str, list], settings: Settings, root: Path = SWEEP
                 if kind == "model":
                     _write_bytes(model_file(what, ".pt"), r["checkpoint"])
                     _write_bytes(model_file(what, ".npz"), r["model_file"])
-                    _write_json(model_file(what, ".json"), {"training": r["training"], "seconds": r["seconds"]})
+                    write_json_atomic(model_file(what, ".json"), {"training": r["training"], "seconds": r["seconds"]})
                     submit_trials(what)
                     continue
                 model = json.loads(model_file(what["model_key"], ".json").read_text())
@@ -371,7 +367,7 @@ def run(name: str, axes: dict[str, list], settings: Settings, root: Path = SWEEP
                 record = {k: what[k] for k in ("key", "model_key", "point", "config", "budget")}
                 record.update(training=model["training"], **r, seconds=seconds,
                               files={"model_file": f"models/{what['model_key']}.npz", "top": f"tops/{what['top_key']}"})
-                _write_json(trial_file(what), record)
+                write_json_atomic(trial_file(what), record)
                 trials[what["key"]] = record
     ordered = [trials[p["key"]] for p in points if p["key"] in trials]
     report = {"name": name, "dataset": DATASET, "axes": axes, "train": train, "hardware": hardware,
@@ -382,7 +378,7 @@ def run(name: str, axes: dict[str, list], settings: Settings, root: Path = SWEEP
     from .sweep_plots import plot_all
 
     report["plots"] = plot_all(ordered, folder)
-    _write_json(folder / "sweep.json", report)
+    write_json_atomic(folder / "sweep.json", report)
     return report
 
 

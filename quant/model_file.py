@@ -246,3 +246,9 @@ def write_atomic(path: Path, write) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def write_json_atomic(path: Path, data) -> None:
+    """`data` as indented JSON, written atomically (a report, a cached result)."""
+    text = json.dumps(data, indent=2).encode()
+    write_atomic(path, lambda f: f.write(text))

@@ -12,7 +12,7 @@ import sys
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from ..quant.model_file import IntModel, write_atomic
+from ..quant.model_file import IntModel, write_json_atomic
 from .synth import RESOURCES, XC7Z020, synthesize_instances
 from .top import macs_per_image, write_top
 
@@ -59,8 +59,8 @@ def run(model_files: dict[str, Path], sim_dir: Path = SIM_DIR, synth: bool = Tru
         out = sim_dir / name
         out.mkdir(parents=True, exist_ok=True)
         if resources:
-            _write_json(out / "resources.json", resources)
-        _write_json(out / "report.json", top)
+            write_json_atomic(out / "resources.json", resources)
+        write_json_atomic(out / "report.json", top)
         tops[name] = top
     kernel_results = list(results.values())
     report = {"testbench_exit_code": rc, "kernels": kernel_results, "tops": tops}
@@ -77,13 +77,8 @@ def run(model_files: dict[str, Path], sim_dir: Path = SIM_DIR, synth: bool = Tru
             t = top["resources"]
             log(f"yosys {name:<14} total LUT {t['LUT']:>6} FF {t['FF']:>6} DSP {t['DSP']:>4} BRAM36 {t['BRAM36']:>5}"
                 f"  ({', '.join(f'{k} {v:.0%}' for k, v in t['fraction_of_xc7z020'].items())} of an xc7z020)")
-    _write_json(sim_dir / "report.json", report)
+    write_json_atomic(sim_dir / "report.json", report)
     return report
-
-
-def _write_json(path: Path, data: dict) -> None:
-    text = json.dumps(data, indent=2).encode()
-    write_atomic(path, lambda f: f.write(text))
 
 
 def _summarize(top: dict, m: IntModel, instances: dict, resources: dict | None) -> None:

@@ -153,7 +153,7 @@ def run(model, sim_dir: Path, name: str, workers: int = 2, log=print) -> dict:
     `make sim`'s resources), and the top's clock = its slowest instance; images/s from the cycles per image
     that `make sim` measured for this top (sim_dir/<name>/report.json), when it is there. Writes
     sim_dir/<name>/timing.json."""
-    from ..quant.model_file import write_atomic
+    from ..quant.model_file import write_json_atomic
     from .synth import run_distinct, synthesize_instances
     from .top import write_top
 
@@ -196,5 +196,5 @@ def run(model, sim_dir: Path, name: str, workers: int = 2, log=print) -> dict:
     log(f"vit_accel clock: {clock} MHz (slowest: {slowest[0]}), target {TARGET_MHZ} MHz"
         + (f"; {cycles} cycles per image -> {top['images_per_s']:,} images/s" if cycles else
            "; cycles per image unknown: run `make sim` for images/s"))
-    write_atomic(top_dir / "timing.json", lambda f: f.write(json.dumps(report, indent=2).encode()))
+    write_json_atomic(top_dir / "timing.json", report)
     return report
