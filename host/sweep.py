@@ -153,21 +153,27 @@ def train_task(config: dict, train: dict) -> dict:
                 "seconds": round(time.perf_counter() - t0, 1)}
 
 
-def plan_estimate(m, plan) -> dict:
-    """The plan's cycles per image: the slowest linear engine's (Parallel.cycles_per_token x its tokens), and
-    each engine's lanes x SIMD."""
-    from ..rtl.gen import engine_shape
+def plan_estimate(m, plan, instances: dict) -> dict:
+    """The plan's cycles per image: the slowest kernel's (rtl/gen.py kernel_cycles of an instance, shared by its
+    copies), each engine's lanes x SIMD, and the copies of the kernels that have more than one."""
+    from ..rtl.gen import engine_shape, kernel_cycles, module_of
 
-    engines = {op.name: (plan.lanes_for(op, e), e) for op in m.ops if (e := engine_shape(m, op)) is not None}
-    cycles = {name: p.cycles_per_token(e.n_in, e.n_out) * e.tokens for name, (p, e) in engines.items()}
+    ops = {op.name: op for op in m.ops}
+    kernels = {i["layer"]: i for i in instances.values()
+               if i.get("layer") in ops and i["module"] == module_of(m, ops[i["layer"]])}  # one per op
+    cycles = {name: -(-kernel_cycles(m, ops[name], i["params"], plan) // i.get("copies", 1))
+              for name, i in kernels.items()}
     slowest = max(cycles, key=cycles.get)
-    return {"cycles_per_image_estimate": cycles[slowest], "slowest_engine": slowest,
-            "lanes": {name: [p.lanes, p.simd] for name, (p, _) in engines.items()}}
+    engines = {op.name: plan.lanes_for(op, e) for op in m.ops if (e := engine_shape(m, op)) is not None}
+    return {"cycles_per_image_estimate": cycles[slowest], "slowest_kernel": slowest,
+            "lanes": {name: [p.lanes, p.simd] for name, p in engines.items()},
+            "copies": {name: i["copies"] for name, i in kernels.items() if i.get("copies", 1) > 1}}
 
 
 def hardware_task(config: dict, budget: int, model_file: bytes, settings: dict, work: str) -> dict:
-    """A trial's hardware: the top of the model with Plan(cycles_per_image=budget) written into `work`, and what
-    `settings` asks measured. A budget the generator cannot build is a result ('error'), not an exception."""
+    """A trial's hardware: the top of the model with Plan(cycles_per_image=budget) (and settings' max_copies)
+    written into `work`, and what `settings` asks measured; Yosys counts for settings' device (default the
+    xc7z020). A budget the generator cannot build is a result ('error'), not an exception."""
     from ..quant.model_file import IntModel
     from ..rtl.gen import Plan, top_plan
     from ..rtl.report import _resources
@@ -181,21 +187,23 @@ def hardware_task(config: dict, budget: int, model_file: bytes, settings: dict, 
     m = IntModel.load(model)
     seconds, t0 = {}, time.perf_counter()
     try:
-        plan = top_plan(m, Plan(cycles_per_image=budget, dsp=None))
+        plan = top_plan(m, Plan(cycles_per_image=budget, dsp=None, max_copies=settings.get("max_copies", 1)))
         top, instances = write_top(m, work / "top", plan)
     except ValueError as e:
         return {"error": f"cannot generate hardware: {e}"}
     seconds["top"] = round(time.perf_counter() - t0, 1)
-    result = {"plan": plan_estimate(m, plan), "macs_per_image": macs_per_image(m),
+    device = settings.get("device", "xc7z020")
+    result = {"plan": plan_estimate(m, plan, instances), "macs_per_image": macs_per_image(m),
               "mac_lanes": sum(i.get("mac_lanes", 0) for i in instances.values())}
     cycles, basis = result["plan"]["cycles_per_image_estimate"], "plan estimate"
     if settings["synth"]:
         t0 = time.perf_counter()
-        res = _resources(synthesize_instances(instances, SIM_BUILD / "synth_cache", workers=1), instances)
+        res = _resources(synthesize_instances(instances, SIM_BUILD / "synth_cache", workers=1, device=device),
+                         instances, device)
         write_json_atomic(work / "resources.json", res)
-        total = res["vit_accel"]
-        result["resources"] = {**{k: total[k] for k in RESOURCES}, "fraction_of_xc7z020": total["fraction_of_xc7z020"]}
-        result["fits_xc7z020"] = all(v <= 1 for v in total["fraction_of_xc7z020"].values())
+        total, frac = res["vit_accel"], f"fraction_of_{device}"
+        result["resources"] = {**{k: total[k] for k in RESOURCES}, frac: total[frac]}
+        result[f"fits_{device}"] = all(v <= 1 for v in total[frac].values())
         seconds["synth"] = round(time.perf_counter() - t0, 1)
     if settings["sim_images"]:
         t0 = time.perf_counter()

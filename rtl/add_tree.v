@@ -17,14 +17,14 @@ module add_tree #(
 
     // level k (0: the addends) holds cnt(k) = ceil(N / 2**k) values of IN_BITS + k bits, packed from bit
     // off(k) of v
-    function integer cnt(input integer k);
-        cnt = (N + (1 << k) - 1) >> k;
+    function integer cnt(input integer lv);
+        cnt = (N + (1 << lv) - 1) >> lv;
     endfunction
-    function integer off(input integer k);
+    function integer off(input integer lv);
         integer j;
         begin
             off = 0;
-            for (j = 0; j < k; j = j + 1) off = off + cnt(j) * (IN_BITS + j);
+            for (j = 0; j < lv; j = j + 1) off = off + cnt(j) * (IN_BITS + j);
         end
     endfunction
 

@@ -17,6 +17,12 @@ from ..quant.model_file import IntModel, Op, write_atomic
 from . import layout
 
 XC7Z020 = {"LUT": 53_200, "FF": 106_400, "DSP": 220, "BRAM36": 140}  # the PYNQ-Z2's device
+# devices a top's Yosys count is compared with (rtl/synth.py maps to the family's cells): the product's board,
+# and large parts for budgets one xc7z020 cannot hold (vendor data sheets: DS190 Zynq-7000, DS891 Zynq
+# UltraScale+ MPSoC, DS890 UltraScale+ FPGAs)
+DEVICES = {"xc7z020": {**XC7Z020, "family": "xc7"},
+           "xczu7ev": {"LUT": 230_400, "FF": 460_800, "DSP": 1_728, "BRAM36": 312, "family": "xcup"},
+           "xcvu9p": {"LUT": 1_182_240, "FF": 2_364_480, "DSP": 6_840, "BRAM36": 2_160, "family": "xcup"}}
 # the DSP slices a top's plan may use by default (fit_plan): all of the device's (the estimate matches Yosys'
 # count on the shipped tops; the board's DMA and interconnect take none)
 TOP_DSP = XC7Z020["DSP"]
@@ -88,13 +94,32 @@ class Plan:
     dsp: int | None = None  # DSP slices the top may use (fit_plan); None: the budget as given
     lanes: dict[str, int] = field(default_factory=dict)  # op name -> lanes, overriding the choice
     simd: dict[str, int] = field(default_factory=dict)   # op name -> SIMD, with a lanes override
+    # copies of a kernel that may share its images (rtl/axis_deal.v / axis_gather.v; kernel_copies): 1 keeps
+    # one instance per op, more lets a budget go below what one instance of a kernel can do
+    max_copies: int = 1
+
+    def copies_for(self, op: Op, engine: Engine) -> int:
+        """Instances of the engine running `op`: the fewest (<= max_copies) of which one meets the budget of
+        copies x cycles_per_image, else max_copies (lanes_for then says why)."""
+        if op.op not in COPYABLE:
+            return 1
+        for copies in range(1, self.max_copies):
+            try:
+                self._parallel(op, engine, self.cycles_per_image * copies)
+                return copies
+            except ValueError:
+                pass
+        return self.max_copies
 
     def lanes_for(self, op: Op, engine: Engine) -> Parallel:
-        """Lanes and SIMD of the engine running `op`."""
+        """Lanes and SIMD of (each copy of) the engine running `op`."""
         if op.name in self.lanes:
             return Parallel(self.lanes[op.name], self.simd.get(op.name, 1))
+        return self._parallel(op, engine, self.cycles_per_image * self.copies_for(op, engine))
+
+    def _parallel(self, op: Op, engine: Engine, budget: int) -> Parallel:
         n_in, n_out, tokens, depthwise, _ = engine
-        per_token = self.cycles_per_image // tokens
+        per_token = budget // tokens
         best = None
         for groups in range(1, n_out + 1):
             lanes = -(-n_out // groups)
@@ -109,7 +134,7 @@ class Plan:
                         best = (key, p)
                     break
         if best is None:
-            raise ValueError(f"{op.name}: no lanes x SIMD meets {self.cycles_per_image} cycles per image "
+            raise ValueError(f"{op.name}: no lanes x SIMD meets {budget} cycles per image "
                              f"({tokens} tokens of {n_out} outputs over {n_in} inputs)")
         return best[1]
 
@@ -498,12 +523,58 @@ def kernel_dsp(m: IntModel, op: Op) -> int:
     return 1 if op.op == "layernorm" else 0
 
 
+# ops whose kernel may run as several copies that share the images (Plan.max_copies): one input and output
+# stream per image each, any number of images in flight. Not patch_embed: it drops a malformed frame whole,
+# which a deal counting beats would not follow.
+COPYABLE = ("linear", "conv", "layernorm", "attention")
+
+
+def _clog2(n: int) -> int:
+    """Verilog's $clog2."""
+    return (n - 1).bit_length()
+
+
+def attention_slot(p: dict) -> int:
+    """Cycles per job (query token, head) of rtl/attention.v with parameters p: its SLOT, as its localparams
+    derive it."""
+    dot_lat = 1 + (_clog2(p["D"] // p["HEADS"]) + _clog2((p["BITS"] + 1) // 2) + 2) // 2
+    slot_w = p["N"] + max(1 + dot_lat + p.get("HAS_BIAS", 0) + 1, 5 + 1, 7 + 2)  # stages S, X, C
+    div_stages = -(-p["INV_BITS"] // (slot_w - 1))
+    return max(slot_w, -(-p["INV_BITS"] // div_stages) + 1)
+
+
+def kernel_cycles(m: IntModel, op: Op, params: dict, plan: Plan) -> int:
+    """Steady-state cycles per image of one instance of the op's kernel with `params`, as its header gives
+    them: what kernel_copies divides by the budget. `vitflow sim` measures the real figure."""
+    tokens = layout.tokens(m, op.name, tensor_shapes(m)[op.name])  # output tokens per image
+    if (engine := engine_shape(m, op)) is not None:
+        return plan.lanes_for(op, engine).cycles_per_token(engine.n_in, engine.n_out) * tokens
+    if op.op == "attention":  # one job per (query, head), the windows of an image included
+        return tokens * params["HEADS"] * attention_slot(params)
+    if op.op == "layernorm":  # stage A (squares), stage B (root, divisions, the divider's drain)
+        return tokens * max(params["D"] // params["LANES"] + 6,
+                            params["ROOT_BITS"] + params["D"] // params["DIV_LANES"] + params["QUOT_BITS"] + 10)
+    return tokens  # a token per cycle
+
+
+def kernel_copies(m: IntModel, op: Op, params: dict, plan: Plan) -> int:
+    """Instances of the op's kernel in the top: 1, or (Plan.max_copies > 1, a COPYABLE op) as many as its
+    cycles per image need to share the images within the budget, at most max_copies."""
+    if (engine := engine_shape(m, op)) is not None:
+        return plan.copies_for(op, engine)
+    if op.op not in COPYABLE:
+        return 1
+    return min(plan.max_copies, -(-kernel_cycles(m, op, params, plan) // plan.cycles_per_image))
+
+
 def fit_plan(m: IntModel, plan: Plan) -> Plan:
     """`plan` with the smallest cycle budget per image (<= its own) whose DSP estimate (engines: Parallel.dsp,
     the other kernels: kernel_dsp) stays within plan.dsp: the fastest top that fits. The plan unchanged when
     plan.dsp is None or even its own budget does not fit (then Yosys' count says by how much)."""
     if plan.dsp is None:
         return plan
+    if plan.max_copies > 1:
+        raise ValueError("a plan with copies of kernels is sized by its cycle budget alone (dsp=None)")
     fixed = sum(kernel_dsp(m, op) for op in m.ops)
     engines = [(op, e) for op in m.ops if (e := engine_shape(m, op)) is not None]
 

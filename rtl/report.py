@@ -13,7 +13,8 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from ..quant.model_file import IntModel, write_json_atomic
-from .synth import RESOURCES, XC7Z020, synthesize_instances
+from .gen import DEVICES
+from .synth import RESOURCES, XC7Z020, fractions, synthesize_instances
 from .top import macs_per_image, write_top
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -97,8 +98,9 @@ def _summarize(top: dict, m: IntModel, instances: dict, resources: dict | None) 
             top["macs_per_cycle_per_dsp"] = round(top["macs_per_cycle"] / max(dsp, 1), 2)
 
 
-def _resources(synthesized: dict, instances: dict) -> dict:
-    """resources.json: the top's total, every instance, and per module the sum over its instances."""
+def _resources(synthesized: dict, instances: dict, device: str = "xc7z020") -> dict:
+    """resources.json: the top's total, every instance, and per module the sum over its instances, as
+    synthesize_instances counted them for `device`."""
     modules: dict[str, dict] = {}
     for name, r in synthesized["instances"].items():
         m = modules.setdefault(instances[name]["module"], {"instances": 0, **dict.fromkeys(RESOURCES, 0)})
@@ -106,9 +108,12 @@ def _resources(synthesized: dict, instances: dict) -> dict:
         for k in RESOURCES:
             m[k] += r[k]
     for m in modules.values():
-        m["fraction_of_xc7z020"] = {k: round(m[k] / XC7Z020[k], 4) for k in XC7Z020}
+        m[f"fraction_of_{device}"] = fractions(m, device)
     per_instance = {name: {"module": instances[name]["module"], "layer": instances[name].get("layer"),
-                           **{k: v for k, v in r.items() if k != "fraction_of_xc7z020"}}
+                           **{k: v for k, v in r.items() if not k.startswith("fraction_of_")}}
                     for name, r in synthesized["instances"].items()}
-    return {"device": "xc7z020 (PYNQ-Z2)", "capacity": XC7Z020, "tool": "Yosys synth_xilinx -family xc7 (yowasp)",
+    family = DEVICES[device]["family"]
+    return {"device": "xc7z020 (PYNQ-Z2)" if device == "xc7z020" else device,
+            "capacity": {k: DEVICES[device][k] for k in XC7Z020},
+            "tool": f"Yosys synth_xilinx -family {family} (yowasp)",
             "vit_accel": synthesized["total"], "modules": modules, "instances": per_instance}

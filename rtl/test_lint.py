@@ -1,21 +1,24 @@
 """`verilator --lint-only -Wall`: every kernel with the parameters of every distinct instance of each
-architecture's top and of its testbench case, and the generated tops themselves: 0 warnings (exceptions are
-`lint_off` lines with a reason)."""
+architecture's top (and of a top with copies) and of its testbench case, and the generated tops themselves: 0
+warnings (exceptions are `lint_off` lines with a reason)."""
 
 import pytest
 
 from vitflow.host.backends import ModelPaths
 from vitflow.model.config import ARCHS
 from vitflow.quant.model_file import IntModel
-from vitflow.rtl.gen import CASES
+from vitflow.rtl.gen import CASES, Plan
 from vitflow.rtl.lint import lint
 from vitflow.rtl.top import write_top
 
 
-@pytest.fixture(scope="module", params=ARCHS)
+@pytest.fixture(scope="module", params=[*ARCHS, "vit-copies"])
 def top(request, tmp_path_factory):
-    m = IntModel.load(ModelPaths.resolve(request.param, None).model_file)
-    return write_top(m, tmp_path_factory.mktemp("top"))
+    """Each architecture's top, and vit's at the least budget `make scale` builds (kernels in copies)."""
+    arch, _, copies = request.param.partition("-")
+    m = IntModel.load(ModelPaths.resolve(arch, None).model_file)
+    plan = Plan(cycles_per_image=176, max_copies=16) if copies else None
+    return write_top(m, tmp_path_factory.mktemp("top"), plan)
 
 
 def test_top_instances_lint_clean(top):

@@ -89,3 +89,41 @@ def test_rom_words():
 def test_yosys_counts_a_kernel():
     r = synthesize("requant", {"IN_BITS": 19, "OUT_BITS": 8, "SHIFT": 9, "OUT_MIN": -128, "OUT_MAX": 127})
     assert 0 < r["LUT"] < 100 and r["DSP"] == 0
+
+
+@pytest.mark.parametrize("arch", ARCHS)
+def test_copies_meet_a_budget_below_one_instance(arch, tmp_path):
+    """A budget under what one attention / layernorm / engine instance does: those kernels come in copies
+    (dealt an image each, gathered in order), every kernel's share within the budget."""
+    from vitflow.rtl.gen import kernel_cycles
+
+    m = model(arch)
+    plan = Plan(cycles_per_image=400, max_copies=16)
+    _, instances = write_top(m, tmp_path, plan)
+    ops = {op.name: op for op in m.ops}
+    copied = {i["layer"]: i for i in instances.values() if i.get("copies", 1) > 1}
+    assert copied and any(i["module"] == "attention" for i in copied.values())
+    assert instances["ctrl"]["params"]["IMAGE_BYTES"] == np.prod(m.input_shape)
+    for layer, inst in copied.items():
+        k = inst["copies"]
+        assert [f"{_wire(layer)}_copy{c}" in instances for c in range(k + 1)] == [True] * k + [False]
+        assert instances[f"{_wire(layer)}_gather"]["params"]["WAYS"] == k
+        assert kernel_cycles(m, ops[layer], inst["params"], plan) <= k * plan.cycles_per_image
+        assert kernel_cycles(m, ops[layer], inst["params"], plan) > (k - 1) * plan.cycles_per_image  # the fewest
+    for op in m.ops:  # a single instance within the budget too, where the kernel would allow a copy
+        name = _wire(op.name)
+        if name in instances and instances[name]["module"] == module_of(m, op):
+            assert kernel_cycles(m, op, instances[name]["params"], plan) <= plan.cycles_per_image or \
+                op.op == "patch_embed"
+    with pytest.raises(ValueError, match="dsp=None"):
+        top_plan(m, Plan(dsp=220, max_copies=2))
+
+
+def test_default_tops_have_no_copies(tmp_path):
+    _, instances = write_top(model("vit"), tmp_path)
+    assert not any(i["module"] in ("axis_deal", "axis_gather") or "copies" in i for i in instances.values())
+
+
+def test_yosys_counts_for_an_ultrascale_device():
+    r = synthesize("requant", {"IN_BITS": 19, "OUT_BITS": 8, "SHIFT": 9, "OUT_MIN": -128, "OUT_MAX": 127}, "xcvu9p")
+    assert 0 < r["LUT"] < 100 and r["fraction_of_xcvu9p"]["LUT"] < 1e-4

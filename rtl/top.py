@@ -2,9 +2,11 @@
 mobilevit, swin): one kernel instance per op of the golden model, named after it, joined by AXI-Stream wires
 in the stream layout of rtl/layout.py; a tensor read by several ops goes through axis_broadcast, and the skip
 operand of a residual connection or a concat through an axis_fifo deep enough to wait for its other branch
-(attention, reorder and conv hold whole images). Pixels come in on a 32-bit stream (patch_embed reads it
-directly; a model that starts with a conv reads it through image_tokens), logits leave as 32-bit words with
-TLAST on the last, control/status on AXI-Lite (rtl/accel_ctrl.v).
+(attention, reorder and conv hold whole images). A kernel the plan gives copies (Plan.max_copies > 1: a cycle
+budget below what one instance does) runs as that many instances, each input dealt to them an image at a time
+(axis_deal), each output into an axis_fifo of an image, gathered back in order (axis_gather). Pixels come in on
+a 32-bit stream (patch_embed reads it directly; a model that starts with a conv reads it through image_tokens),
+logits leave as 32-bit words with TLAST on the last, control/status on AXI-Lite (rtl/accel_ctrl.v).
 """
 
 from __future__ import annotations
@@ -106,6 +108,9 @@ def write_top(m: IntModel, out_dir: Path, plan: Plan | None = None) -> tuple[Pat
     if last.out.bits != BUS_BITS or len(shapes[last.name]) != 1:
         raise ValueError(f"{last.name}: the result must be one vector of {BUS_BITS}-bit words")
 
+    params = {op.name: kernel_params(m, op, plan, rom_dir) for op in m.ops}
+    copies = {op.name: gen.kernel_copies(m, op, params[op.name], plan) for op in m.ops}
+    most_copies = max(copies.values())
     decl, body = [], []
     instances: dict[str, dict] = {}  # name -> module, parameters (and layer, lanes where they apply)
     unused_tlast: list[str] = []  # TLASTs of operands that follow their partner's framing
@@ -133,8 +138,9 @@ def write_top(m: IntModel, out_dir: Path, plan: Plan | None = None) -> tuple[Pat
         for k, (op, i) in enumerate(uses):
             br = f"{_wire(t)}_to_{_wire(op.name)}_{i}"
             decl.append(f"    wire [{width[t] - 1}:0] {br}_tdata;\n    wire {br}_tvalid, {br}_tready, {br}_tlast;")
-            if op.op in JOINS:  # skip path: wait here while the other branch works
-                depth = 1 << (4 * layout.tokens(m, t, shapes[t]) - 1).bit_length()
+            if op.op in JOINS:  # skip path: wait here while the other branch works (its copies hold an
+                # image each)
+                depth = 1 << (4 * most_copies * layout.tokens(m, t, shapes[t]) - 1).bit_length()
                 instance("axis_fifo", f"{br}_fifo", {"WIDTH": width[t], "DEPTH": depth},
                          f".s_axis_tdata({bc}_tdata), .s_axis_tvalid({bc}_tvalid[{k}]), "
                          f".s_axis_tready({bc}_tready[{k}]), .s_axis_tlast({bc}_tlast), {_bus('m_axis', br)}")
@@ -160,8 +166,54 @@ def write_top(m: IntModel, out_dir: Path, plan: Plan | None = None) -> tuple[Pat
                  f"{_bus('m_axis', 'image_tokens')}, {frame_pins}")
         source[(readers[0][0].name, readers[0][1])] = "image_tokens"
 
+    def stream(name: str, bits: int) -> None:
+        decl.append(f"    wire [{bits - 1}:0] {name}_tdata;\n    wire {name}_tvalid, {name}_tready, {name}_tlast;")
+
+    def fifo(name: str, bits: int, tokens: int, ins: str, outs: str) -> None:
+        """An axis_fifo of an image (`tokens` beats) between the buses `ins` (s_axis) and `outs` (m_axis)."""
+        instance("axis_fifo", name, {"WIDTH": bits, "DEPTH": 1 << (tokens - 1).bit_length()}, f"{ins}, {outs}")
+
+    def copied(op: Op, module: str, p: dict, ports: list[str], info: dict) -> None:
+        """The op's kernel as copies[op] instances: each input dealt to them an image at a time (axis_deal) into
+        a FIFO of an image per copy (the deal moves on while a copy takes its image at its own pace), each
+        output into a FIFO of an image (a copy works on while the gather still takes an earlier copy's image;
+        a kernel whose output is not taken stops), gathered in the order dealt (axis_gather)."""
+        k, inst = copies[op.name], _wire(op.name)
+        dealt = []  # per input: deal instance, port, TLAST used, bits, tokens per image
+        for i, t in enumerate(op.inputs):
+            deal = f"{inst}_deal{i}"
+            bits = width[t] if t in width else c * fmts[t].bits  # the image's pixel tokens (image_tokens)
+            tokens = layout.tokens(m, t, shapes[t])
+            decl.append(f"    wire [{bits - 1}:0] {deal}_tdata;\n    wire {deal}_tlast;\n"
+                        f"    wire [{k - 1}:0] {deal}_tvalid, {deal}_tready;")
+            instance("axis_deal", deal, {"WIDTH": bits, "WAYS": k, "TOKENS": tokens},
+                     f"{_bus('s_axis', source[(op.name, i)])}, .m_axis_tdata({deal}_tdata), "
+                     f".m_axis_tvalid({deal}_tvalid), .m_axis_tready({deal}_tready), .m_axis_tlast({deal}_tlast)")
+            dealt.append((deal, ports[i], (module, ports[i]) not in NO_TLAST, bits, tokens))
+        gather, bits, tokens = f"{inst}_gather", width[op.name], layout.tokens(m, op.name, shapes[op.name])
+        decl.append(f"    wire [{k * bits - 1}:0] {gather}_tdata;\n"
+                    f"    wire [{k - 1}:0] {gather}_tvalid, {gather}_tready, {gather}_tlast;")
+        for j in range(k):
+            copy, buses = f"{inst}_copy{j}", []
+            for i, (deal, port, last, in_bits, in_tokens) in enumerate(dealt):
+                stream(f"{copy}_in{i}", in_bits)
+                fifo(f"{copy}_in{i}_fifo", in_bits, in_tokens, f".s_axis_tdata({deal}_tdata), "
+                     f".s_axis_tvalid({deal}_tvalid[{j}]), .s_axis_tready({deal}_tready[{j}]), "
+                     f".s_axis_tlast({deal}_tlast)", _bus("m_axis", f"{copy}_in{i}"))
+                buses.append(_bus(port, f"{copy}_in{i}", last))
+                if not last:
+                    unused_tlast.append(f"{copy}_in{i}_tlast")
+            stream(copy, bits)
+            instance(module, copy, p, f"{', '.join(buses)}, {_bus('m_axis', copy)}", copies=k, **info)
+            fifo(f"{copy}_fifo", bits, tokens, _bus("s_axis", copy),
+                 f".m_axis_tdata({gather}_tdata[{j * bits} +: {bits}]), .m_axis_tvalid({gather}_tvalid[{j}]), "
+                 f".m_axis_tready({gather}_tready[{j}]), .m_axis_tlast({gather}_tlast[{j}])")
+        instance("axis_gather", gather, {"WIDTH": bits, "WAYS": k, "TOKENS": tokens},
+                 f".s_axis_tdata({gather}_tdata), .s_axis_tvalid({gather}_tvalid), .s_axis_tready({gather}_tready), "
+                 f".s_axis_tlast({gather}_tlast), {_bus('m_axis', inst)}")
+
     for op in m.ops:
-        p = kernel_params(m, op, plan, rom_dir)
+        p = params[op.name]
         module = module_of(m, op)
         inst = _wire(op.name)
         info = {"layer": op.name}
@@ -185,7 +237,10 @@ def write_top(m: IntModel, out_dir: Path, plan: Plan | None = None) -> tuple[Pat
             instance("const_stream", f"{inst}_const", cp, _bus("m_axis", inst + "_const"), layer=op.name)
             buses.append(_bus("s_axis_b", f"{inst}_const", tlast=False))
             unused_tlast.append(f"{inst}_const_tlast")
-        instance(module, inst, p, f"{', '.join(buses)}, {_bus('m_axis', inst)}", **info)
+        if copies[op.name] == 1:
+            instance(module, inst, p, f"{', '.join(buses)}, {_bus('m_axis', inst)}", **info)
+        else:
+            copied(op, module, p, ports, info)
     if unused_tlast:  # Verilator's lint leaves names with "unused" alone: the one place these are read
         body.append(f"    wire unused_tlast = &{{1'b0, {', '.join(unused_tlast)}}};")
     n_words = shapes[last.name][0]

@@ -1,7 +1,8 @@
 """Lets the testbenches import rtl_tests/sim.py (shared runner plumbing), and runs every testbench on both
 simulators: Verilator (2-state, fast) and Icarus Verilog (4-state: X/Z checked at every output). On Icarus,
-`make test` runs a short slice (two kernels on a few images); the whole top and every kernel on Icarus are
-under the slow marker (the pipelined top simulates at tens of cycles per second on Icarus here)."""
+`make test` runs a short slice (two kernels on a few images, the deal and gather of copies); the whole top and
+every kernel on Icarus are under the slow marker (the pipelined top simulates at tens of cycles per second on
+Icarus here)."""
 
 import os
 import shutil
@@ -13,7 +14,7 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 # Icarus in `make test`: test -> the environment of its short run (the rest of Icarus under the slow marker)
-ICARUS_IN_DEFAULT_SUITE = {"test_layernorm": {"IMAGES": "4"}, "test_gelu": {"IMAGES": "4"}}
+ICARUS_IN_DEFAULT_SUITE = {"test_layernorm": {"IMAGES": "4"}, "test_gelu": {"IMAGES": "4"}, "test_axis_deal": {}}
 
 
 @pytest.fixture(autouse=True, params=["verilator", "icarus"])
