@@ -250,6 +250,7 @@ def run(targets: list[Target], build_dir: Path, out_dir: Path, dataset: str = "d
         section(doc, targets, sources, kernels)
     stock_section(doc, read_source(Path(build_dir) / "hls" / "stock.json", "vitflow hls --stock",
                                    ModelPaths.resolve("vit", None).model_file))
+    scale_section(doc, [read_source(f, "make scale") for f in sorted(Path(build_dir).glob("scale/*/report.json"))])
     published_section(doc, load_published())
     sources_section(doc, sources, kernels)
     doc.write("REPORT.md")
@@ -482,6 +483,34 @@ def stock_section(doc: Doc, src: Source) -> None:
                                                                                    "argmax_agreement")}
                                                for r in k["results"]} for kind, k in s["kernels"].items()}
     doc.cite(src)
+
+
+def scale_section(doc: Doc, found: list[Source]) -> None:
+    """The tops `vitflow scale` built past the PYNQ-Z2 (a budget below one instance per kernel, kernels in copies,
+    a large device): one row each."""
+    doc.add("## Past the PYNQ-Z2: kernels in copies (`make scale`)", "")
+    if not found:
+        doc.gap("a top past the PYNQ-Z2: build/scale/*/report.json is missing: make it with `make scale`")
+        return
+    rows = []
+    for src in found:
+        r = src.data or {}
+        doc.check(f"scale {src.path.parent.name}", src)
+        if not r or "error" in r:
+            rows.append([src.path.parent.name, r.get("error", src.note), *["-"] * 6])
+            continue
+        res, sim, timing = r.get("resources", {}), r.get("sim", {}), r.get("timing", {})
+        frac = res.get(f"fraction_of_{r['device']}", {})
+        rows.append([f"{r['arch']} (model {r['model_id']})", f"{r['budget']:,}", r["device"],
+                     ", ".join(f"{res[k]:,} {k} ({frac[k]:.0%})" for k in frac) or "-",
+                     f"{sim['mismatches']} / {sim['images']}" if sim else "not simulated",
+                     _num(sim, "cycles_per_image", "-"),
+                     f"{timing['fmax_mhz']} ({timing['slowest_instance']})" if timing else "not placed",
+                     _num(r, "images_per_s", "-")])
+    doc.table(["top", "budget, cycles / image", "device", "resources (Yosys) and fraction of the device",
+               "mismatching / simulated images", "simulated cycles / image", "clock MHz (ECP5, slowest instance)",
+               "images/s"], rows)
+    doc.cite(*found)
 
 
 def published_section(doc: Doc, works: list[dict]) -> None:

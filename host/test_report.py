@@ -74,6 +74,20 @@ def fake_build(root, model_id: str) -> list[str]:
     ]
 
 
+def fake_scale(root, model_id: str) -> str:
+    """A report of `vitflow scale` (host/scale.py's schema)."""
+    frac = {"LUT": 0.3255, "FF": 0.3185, "DSP": 0.3494, "BRAM36": 0.2405}
+    return write(root / "scale" / "vit-176-xcvu9p" / "report.json", {
+        "arch": "vit", "model_id": model_id, "budget": 176, "device": "xcvu9p", "max_copies": 16,
+        "plan": {"cycles_per_image_estimate": 176, "slowest_kernel": "patch_embed", "lanes": {},
+                 "copies": {"blocks.0.attn.core": 7}},
+        "resources": {"LUT": 384845, "FF": 753100, "DSP": 2390, "BRAM36": 519.5, "LUTRAM": 1179,
+                      "fraction_of_xcvu9p": frac}, "fits_xcvu9p": True,
+        "sim": {"images": 23, "mismatches": 0, "pause": 0.3, "cycles_per_image": 181.5, "latency_cycles": 9000},
+        "timing": {"fmax_mhz": 175.3, "slowest_instance": "patch_embed", "target_mhz": 150.0, "device": "ECP5"},
+        "images_per_s": 965840, "images_per_s_cycles": "simulation"})
+
+
 @pytest.fixture
 def fixed_accuracy(monkeypatch):
     monkeypatch.setattr(report, "measure_accuracy", fake_accuracy)
@@ -88,6 +102,7 @@ def run(capsys, *argv):
 def test_report_names_every_source_and_draws_its_plots(capsys, tmp_path, fixed_accuracy):
     identity = IntModel.load(VIT.model_file).identity()
     sources = fake_build(tmp_path / "build", f"{identity:08x}")
+    scale = fake_scale(tmp_path / "build", f"{identity:08x}")
     out = tmp_path / "report"
     code, stdout, _ = run(capsys, "report", "--arch", "vit", "--build-dir", str(tmp_path / "build"),
                           "--out", str(out), "--json")
@@ -101,6 +116,9 @@ def test_report_names_every_source_and_draws_its_plots(capsys, tmp_path, fixed_a
     # numbers read from those files, as written there
     for number in ("97.50%", "97.22%", "1,538.7", "111,131", "171.0", "26,600 (50%)", "8,079", "1,004"):
         assert number in md, number
+    for number in ("384,845 LUT (33%)", "2,390 DSP (35%)", "0 / 23", "181.5", "175.3 (patch_embed)", "965,840"):
+        assert number in md, number  # the scale report's row
+    assert scale in md and "`make scale`" in md
     assert summary["models"]["vit"]["images_per_s"] == 111131 and summary["stale"] == []
     assert all(r["mismatches"] == 0 for r in summary["models"]["vit"]["ladder"])
     names = {p.split("/")[-1] for p in summary["plots"]}
@@ -125,7 +143,8 @@ def test_missing_inputs_are_not_measured_lines_and_exit_0(capsys, tmp_path, fixe
     md = (out / "REPORT.md").read_text()
     assert code == 0 and stdout.startswith(f"wrote {out / 'REPORT.md'}")
     summary = json.loads((out / "summary.json").read_text())
-    for cmd in ("make hls", "make sim", "make timing", "vitflow bench --arch vit --out build/bench/vit.json"):
+    for cmd in ("make hls", "make sim", "make timing", "vitflow bench --arch vit --out build/bench/vit.json",
+                "make scale"):
         assert any(f"make it with `{cmd}`" in line for line in summary["not_measured"]), cmd
         assert f"make it with `{cmd}`" in md
     assert md.count("- not measured: ") == len(summary["not_measured"])

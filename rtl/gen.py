@@ -46,6 +46,11 @@ def mul_split(lanes: int, simd: int) -> bool:
     return lanes > SPLIT_ABOVE_LANES or lanes * simd > SPLIT_ABOVE_MULTIPLIES
 
 
+# The most multiplies per cycle (lanes x SIMD) of one engine when a plan may copy kernels (Plan.max_copies > 1):
+# more copies of the engine instead of a wider one. Measured out of context (nextpnr-ecp5, LFE5UM5G-85F-8, seed
+# 1): split, 48 lanes x SIMD 1 (vit's fc1 / fc2) 178-190 MHz, 48 lanes x SIMD 3 (q at 176 cycles per image) 150.3.
+COPY_MULTIPLIES = 48
+
 # rtl/linear.v's pipeline from the issue of a group's last step to its result slot, less its adder tree: a
 # token whose groups are shorter than this waits for the previous result (the engine's header)
 ENGINE_PIPELINE = 11
@@ -120,6 +125,7 @@ class Plan:
     def _parallel(self, op: Op, engine: Engine, budget: int) -> Parallel:
         n_in, n_out, tokens, depthwise, _ = engine
         per_token = budget // tokens
+        widest = COPY_MULTIPLIES if self.max_copies > 1 and op.op in COPYABLE else n_out * n_in
         best = None
         for groups in range(1, n_out + 1):
             lanes = -(-n_out // groups)
@@ -127,6 +133,8 @@ class Plan:
                 continue  # the same lanes as fewer groups
             # the smallest SIMD that can meet the budget: groups * n_in / simd <= per_token
             for simd in range(max(1, -(-groups * n_in // max(per_token, 1))), 2 if depthwise else n_in + 1):
+                if lanes * simd > widest:
+                    break
                 p = Parallel(lanes, simd)
                 if p.cycles_per_token(n_in, n_out) <= per_token:
                     key = (p.dsp(engine), lanes * simd, simd)

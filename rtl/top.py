@@ -4,9 +4,10 @@ in the stream layout of rtl/layout.py; a tensor read by several ops goes through
 operand of a residual connection or a concat through an axis_fifo deep enough to wait for its other branch
 (attention, reorder and conv hold whole images). A kernel the plan gives copies (Plan.max_copies > 1: a cycle
 budget below what one instance does) runs as that many instances, each input dealt to them an image at a time
-(axis_deal), each output into an axis_fifo of an image, gathered back in order (axis_gather). Pixels come in on
-a 32-bit stream (patch_embed reads it directly; a model that starts with a conv reads it through image_tokens),
-logits leave as 32-bit words with TLAST on the last, control/status on AXI-Lite (rtl/accel_ctrl.v).
+(axis_deal) through an axis_fifo of an image each, the outputs gathered back in order (axis_gather). Pixels come
+in on a 32-bit stream (patch_embed reads it directly; a model that starts with a conv reads it through
+image_tokens), logits leave as 32-bit words with TLAST on the last, control/status on AXI-Lite
+(rtl/accel_ctrl.v).
 """
 
 from __future__ import annotations
@@ -169,15 +170,16 @@ def write_top(m: IntModel, out_dir: Path, plan: Plan | None = None) -> tuple[Pat
     def stream(name: str, bits: int) -> None:
         decl.append(f"    wire [{bits - 1}:0] {name}_tdata;\n    wire {name}_tvalid, {name}_tready, {name}_tlast;")
 
-    def fifo(name: str, bits: int, tokens: int, ins: str, outs: str) -> None:
-        """An axis_fifo of an image (`tokens` beats) between the buses `ins` (s_axis) and `outs` (m_axis)."""
-        instance("axis_fifo", name, {"WIDTH": bits, "DEPTH": 1 << (tokens - 1).bit_length()}, f"{ins}, {outs}")
+    def image_depth(tokens: int) -> int:
+        """FIFO entries for an image of `tokens` beats: a power of two, at least 2."""
+        return max(2, 1 << (tokens - 1).bit_length())
 
     def copied(op: Op, module: str, p: dict, ports: list[str], info: dict) -> None:
         """The op's kernel as copies[op] instances: each input dealt to them an image at a time (axis_deal) into
-        a FIFO of an image per copy (the deal moves on while a copy takes its image at its own pace), each
-        output into a FIFO of an image (a copy works on while the gather still takes an earlier copy's image;
-        a kernel whose output is not taken stops), gathered in the order dealt (axis_gather)."""
+        a FIFO of an image per copy (the deal moves on while a copy takes its image at its own pace), the outputs
+        gathered in the order dealt (axis_gather: an image of buffer per copy, so that a copy works on while an
+        earlier copy's image is still being taken, and whole images on, so that the next kernel's copies are not
+        held by a copy's pace)."""
         k, inst = copies[op.name], _wire(op.name)
         dealt = []  # per input: deal instance, port, TLAST used, bits, tokens per image
         for i, t in enumerate(op.inputs):
@@ -197,18 +199,17 @@ def write_top(m: IntModel, out_dir: Path, plan: Plan | None = None) -> tuple[Pat
             copy, buses = f"{inst}_copy{j}", []
             for i, (deal, port, last, in_bits, in_tokens) in enumerate(dealt):
                 stream(f"{copy}_in{i}", in_bits)
-                fifo(f"{copy}_in{i}_fifo", in_bits, in_tokens, f".s_axis_tdata({deal}_tdata), "
-                     f".s_axis_tvalid({deal}_tvalid[{j}]), .s_axis_tready({deal}_tready[{j}]), "
-                     f".s_axis_tlast({deal}_tlast)", _bus("m_axis", f"{copy}_in{i}"))
+                instance("axis_fifo", f"{copy}_in{i}_fifo", {"WIDTH": in_bits, "DEPTH": image_depth(in_tokens)},
+                         f".s_axis_tdata({deal}_tdata), .s_axis_tvalid({deal}_tvalid[{j}]), "
+                         f".s_axis_tready({deal}_tready[{j}]), .s_axis_tlast({deal}_tlast), "
+                         f"{_bus('m_axis', f'{copy}_in{i}')}")
                 buses.append(_bus(port, f"{copy}_in{i}", last))
                 if not last:
                     unused_tlast.append(f"{copy}_in{i}_tlast")
-            stream(copy, bits)
-            instance(module, copy, p, f"{', '.join(buses)}, {_bus('m_axis', copy)}", copies=k, **info)
-            fifo(f"{copy}_fifo", bits, tokens, _bus("s_axis", copy),
-                 f".m_axis_tdata({gather}_tdata[{j * bits} +: {bits}]), .m_axis_tvalid({gather}_tvalid[{j}]), "
-                 f".m_axis_tready({gather}_tready[{j}]), .m_axis_tlast({gather}_tlast[{j}])")
-        instance("axis_gather", gather, {"WIDTH": bits, "WAYS": k, "TOKENS": tokens},
+            outs = (f".m_axis_tdata({gather}_tdata[{j * bits} +: {bits}]), .m_axis_tvalid({gather}_tvalid[{j}]), "
+                    f".m_axis_tready({gather}_tready[{j}]), .m_axis_tlast({gather}_tlast[{j}])")
+            instance(module, copy, p, f"{', '.join(buses)}, {outs}", copies=k, **info)
+        instance("axis_gather", gather, {"WIDTH": bits, "WAYS": k, "TOKENS": tokens, "DEPTH": image_depth(tokens)},
                  f".s_axis_tdata({gather}_tdata), .s_axis_tvalid({gather}_tvalid), .s_axis_tready({gather}_tready), "
                  f".s_axis_tlast({gather}_tlast), {_bus('m_axis', inst)}")
 

@@ -1,6 +1,7 @@
 """axis_deal and axis_gather as rtl/top.py joins copies of a kernel: a stream dealt an image at a time to WAYS
-copies (here each an axis_fifo of an image, rtl/top.py's per-copy FIFOs with no kernel between) and gathered back:
-the same beats and TLASTs in the same order, under random backpressure on both ends."""
+copies (here each a 2-entry axis_fifo: shorter than an image, as a kernel that takes its image token by token)
+and gathered back (an image leaves the gather's buffer only once whole): the same beats and TLASTs in the same
+order, under random backpressure on both ends."""
 
 import random
 
@@ -30,13 +31,13 @@ module deal_gather (
     genvar j;
     generate
         for (j = 0; j < {WAYS}; j = j + 1) begin : copy
-            axis_fifo #(.WIDTH({WIDTH}), .DEPTH(8)) fifo (.clk(clk), .rst(rst), .s_axis_tdata(d_tdata),
+            axis_fifo #(.WIDTH({WIDTH}), .DEPTH(2)) fifo (.clk(clk), .rst(rst), .s_axis_tdata(d_tdata),
                 .s_axis_tvalid(d_tvalid[j]), .s_axis_tready(d_tready[j]), .s_axis_tlast(d_tlast),
                 .m_axis_tdata(g_tdata[j*{WIDTH} +: {WIDTH}]), .m_axis_tvalid(g_tvalid[j]),
                 .m_axis_tready(g_tready[j]), .m_axis_tlast(g_tlast[j]));
         end
     endgenerate
-    axis_gather #(.WIDTH({WIDTH}), .WAYS({WAYS}), .TOKENS({TOKENS})) gather (.clk(clk), .rst(rst),
+    axis_gather #(.WIDTH({WIDTH}), .WAYS({WAYS}), .TOKENS({TOKENS}), .DEPTH(8)) gather (.clk(clk), .rst(rst),
         .s_axis_tdata(g_tdata), .s_axis_tvalid(g_tvalid), .s_axis_tready(g_tready), .s_axis_tlast(g_tlast),
         .m_axis_tdata(m_axis_tdata), .m_axis_tvalid(m_axis_tvalid), .m_axis_tready(m_axis_tready),
         .m_axis_tlast(m_axis_tlast));
