@@ -1,10 +1,11 @@
 // axis_gather: the outputs of WAYS copies of a kernel joined back into one AXI-Stream, image n (TOKENS beats)
-// from way n mod WAYS: the order rtl/axis_deal.v dealt them in. Each way is buffered (axis_fifo, DEPTH >=
-// TOKENS) and an image leaves only once it is whole (store and forward): a copy works at its own pace, and the
-// next kernel gets the image back to back instead of at that pace, so that its own copies are not held for an
-// image's whole duration by a slow producer. The output is a register with a skid register beside it, so that
-// the buffers' pops (each loads a whole beat) hang off registers, not off m_axis_tready through the way select;
-// the two registers are slices (rtl/skid_reg.v) with load enables of their own.
+// from way n mod WAYS: the order rtl/axis_deal.v dealt them in. Each way is buffered (DEPTH >= TOKENS beats)
+// and an image leaves only once it is whole (store and forward): a copy works at its own pace, and the next
+// kernel gets the image back to back instead of at that pace, so that its own copies are not held for an
+// image's whole duration by a slow producer. The ways' oldest beats go straight into the output stage: an
+// output register and a skid register beside it, so that nothing wide hangs off m_axis_tready. The wide part
+// (buffers, select, output) is in slices of 128 bits (rtl/gather_slice.v), each with its own copies of the
+// addresses, enables and select; this module keeps the control.
 // Images are counted in beats; TLAST passes with its beat. Valid never depends on ready.
 `default_nettype none
 
@@ -31,71 +32,73 @@ module axis_gather #(
     localparam [TB-1:0] T_LAST = T1[TB-1:0];
     reg [WAYS-1:0] on; // one-hot: the copy whose image is next
     reg [TB-1:0] beat; // beats of that image already passed on
-    wire [WAYS*WIDTH-1:0] b_tdata;
-    wire [WAYS-1:0] b_tvalid, b_tready, b_tlast, whole;
-    reg skid_tvalid;  // a beat picked while the output register was full and not taken waits in skid_reg
+    localparam integer A = $clog2(DEPTH);
+    localparam integer SW = 128;      // bits of a beat per datapath slice (gather_slice)
+    wire [WAYS-1:0] whole;            // way w holds a whole image not yet passed on
+    wire [WIDTH:0] out_beat;          // {tlast, tdata} of the output register
+    reg skid_tvalid;  // a beat picked while the output register was full and not taken waits in the slices
     // the next beat moves into the output stage: the output stage has room (a register), and the image has
-    // begun or is whole
-    wire pick = !skid_tvalid && |(b_tvalid & on) && (beat != 0 || |(whole & on));
+    // begun (its other beats are buffered) or is whole
+    wire pick = !skid_tvalid && (beat != 0 || |(whole & on));
     wire image_end = pick && beat == T_LAST;
+    wire [WAYS-1:0] on_next = image_end ? {on[WAYS-2:0], on[WAYS-1]} : on;
 
-    genvar w;
+    genvar w, s;
+    wire [WAYS*A-1:0] wr_addr;  // way w's next entry
+    wire [WAYS-1:0] push, pop;
+    wire [WAYS*(WIDTH+1)-1:0] beats_in;  // way w's incoming {tlast, tdata}
     generate
         for (w = 0; w < WAYS; w = w + 1) begin : in
-            axis_fifo #(.WIDTH(WIDTH), .DEPTH(DEPTH)) buffer (.clk(clk), .rst(rst),
-                .s_axis_tdata(s_axis_tdata[w*WIDTH +: WIDTH]), .s_axis_tvalid(s_axis_tvalid[w]),
-                .s_axis_tready(s_axis_tready[w]), .s_axis_tlast(s_axis_tlast[w]),
-                .m_axis_tdata(b_tdata[w*WIDTH +: WIDTH]), .m_axis_tvalid(b_tvalid[w]), .m_axis_tready(b_tready[w]),
-                .m_axis_tlast(b_tlast[w]));
-            reg [TB-1:0] in_beat;  // beats of the image being buffered
-            reg [CW-1:0] images;   // images whose last beat is buffered and not yet passed on
-            wire in_end = s_axis_tvalid[w] && s_axis_tready[w] && in_beat == T_LAST;
+            reg [A:0] wr_ptr, rd_ptr;       // one extra bit tells full from empty
+            reg [TB-1:0] in_beat;           // beats of the image being buffered
+            reg [CW-1:0] images;            // images whose last beat is buffered and not yet passed on
+            reg end_q;                      // an image's last beat was taken (written this cycle)
+            reg whole_q;                    // images != 0, a register: it starts the pick logic
+            wire full = wr_ptr == {~rd_ptr[A], rd_ptr[A-1:0]};
+            wire in_end = push[w] && in_beat == T_LAST;
             wire out_end = image_end && on[w];
+            wire [CW-1:0] images_n = end_q == out_end ? images : end_q ? images + 1'b1 : images - 1'b1;
+            assign push[w] = s_axis_tvalid[w] && !full;
+            assign pop[w] = pick && on[w];
+            assign s_axis_tready[w] = !full;
+            assign wr_addr[w*A +: A] = wr_ptr[A-1:0];
+            assign beats_in[w*(WIDTH+1) +: WIDTH+1] = {s_axis_tlast[w], s_axis_tdata[w*WIDTH +: WIDTH]};
             always @(posedge clk) begin
                 if (rst) begin
+                    wr_ptr <= 0;
+                    rd_ptr <= 0;
                     in_beat <= 0;
                     images <= 0;
+                    whole_q <= 1'b0;
+                    end_q <= 1'b0;
                 end else begin
-                    if (s_axis_tvalid[w] && s_axis_tready[w]) in_beat <= in_end ? {TB{1'b0}} : in_beat + 1'b1;
-                    if (in_end != out_end) images <= in_end ? images + 1'b1 : images - 1'b1;
+                    end_q <= in_end;  // the image counts as whole once its last beat is written
+                    if (push[w]) begin
+                        wr_ptr <= wr_ptr + 1'b1;
+                        in_beat <= in_end ? {TB{1'b0}} : in_beat + 1'b1;
+                    end
+                    if (pop[w]) rd_ptr <= rd_ptr + 1'b1;
+                    images <= images_n;
+                    whole_q <= images_n != 0;
                 end
             end
-            assign whole[w] = images != 0;
-            assign b_tready[w] = !skid_tvalid && on[w] && (beat != 0 || whole[w]);
+            assign whole[w] = whole_q;
         end
-    endgenerate
 
-    // the picked beat as an AND-OR over the ways with the one-hot select: each select bit drives WIDTH gates,
-    // not every bit of a WAYS:1 multiplexer
-    wire [WAYS*WIDTH-1:0] gated;
-    wire [WIDTH-1:0] pick_tdata;
-    generate
-        for (w = 0; w < WAYS; w = w + 1) begin : gate
-            assign gated[w*WIDTH +: WIDTH] = b_tdata[w*WIDTH +: WIDTH] & {WIDTH{on[w]}};
-        end
-    endgenerate
-    integer i;
-    reg [WIDTH-1:0] any;
-    always @* begin
-        any = {WIDTH{1'b0}};
-        for (i = 0; i < WAYS; i = i + 1) any = any | gated[i*WIDTH +: WIDTH];
-    end
-    assign pick_tdata = any;
-    wire [WIDTH:0] pick_beat = {|(b_tlast & on), pick_tdata};
-    wire [WIDTH:0] out_beat;  // {tlast, tdata} of the output register
-    wire out_free = !m_axis_tvalid || m_axis_tready;  // the output register may load this cycle
-    localparam integer SW = 128;  // bits per output slice (skid_reg): one load enable each
-    genvar s;
-    generate
+        // the datapath in slices of SW bits of a beat ({tlast, tdata}): buffers, select, output and skid
         for (s = 0; s < WIDTH + 1; s = s + SW) begin : out
             localparam integer BITS = WIDTH + 1 - s < SW ? WIDTH + 1 - s : SW;
-            wire [BITS-1:0] q;
-            skid_reg #(.WIDTH(BITS)) slice (.clk(clk), .out_valid(m_axis_tvalid), .out_ready(m_axis_tready),
-                .skid_valid(skid_tvalid), .d(pick_beat[s +: BITS]), .q(q));
-            assign out_beat[s +: BITS] = q;
+            wire [WAYS*BITS-1:0] d;
+            for (w = 0; w < WAYS; w = w + 1) begin : way
+                assign d[w*BITS +: BITS] = beats_in[w*(WIDTH+1) + s +: BITS];
+            end
+            gather_slice #(.WIDTH(BITS), .WAYS(WAYS), .DEPTH(DEPTH)) slice (.clk(clk), .rst(rst), .d(d),
+                .push(push), .wr_addr(wr_addr), .pop(pop), .on_next(on_next), .out_valid(m_axis_tvalid),
+                .out_ready(m_axis_tready), .skid_valid(skid_tvalid), .q(out_beat[s +: BITS]));
         end
     endgenerate
     always @* {m_axis_tlast, m_axis_tdata} = out_beat;
+    wire out_free = !m_axis_tvalid || m_axis_tready;  // the output register may load this cycle
     always @(posedge clk) begin
         if (rst) begin
             on <= 1;
@@ -109,10 +112,8 @@ module axis_gather #(
             end else if (pick) begin
                 skid_tvalid <= 1'b1;
             end
-            if (pick) begin
-                beat <= beat == T_LAST ? {TB{1'b0}} : beat + 1'b1;
-                if (beat == T_LAST) on <= {on[WAYS-2:0], on[WAYS-1]};
-            end
+            if (pick) beat <= beat == T_LAST ? {TB{1'b0}} : beat + 1'b1;
+            on <= on_next;
         end
     end
 endmodule
