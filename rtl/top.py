@@ -119,9 +119,12 @@ def write_top(m: IntModel, out_dir: Path, plan: Plan | None = None) -> tuple[Pat
     def instance(module: str, name: str, params: dict, ports: str, reset: str = "datapath_rst", **info):
         body.append(f"    {module} #({_params(params)}) {name} (.clk(clk), .rst({reset}), {ports});")
         instances[name] = {"module": module, **info, "params": params}
+
+    def stream(name: str, bits: int) -> None:
+        """Declares the wires of an AXI-Stream `name`: tdata of `bits`, tvalid, tready, tlast."""
+        decl.append(f"    wire [{bits - 1}:0] {name}_tdata;\n    wire {name}_tvalid, {name}_tready, {name}_tlast;")
     for t, w in width.items():
-        decl.append(f"    wire [{w - 1}:0] {_wire(t)}_tdata;\n    wire {_wire(t)}_tvalid, {_wire(t)}_tready, "
-                    f"{_wire(t)}_tlast;")
+        stream(_wire(t), w)
     # the wire each (op, input) reads: the tensor itself, or its branch of a broadcast
     source: dict[tuple[str, int], str] = {}
     for t, uses in consumers.items():
@@ -138,7 +141,7 @@ def write_top(m: IntModel, out_dir: Path, plan: Plan | None = None) -> tuple[Pat
                  f".m_axis_tready({bc}_tready), .m_axis_tlast({bc}_tlast)")
         for k, (op, i) in enumerate(uses):
             br = f"{_wire(t)}_to_{_wire(op.name)}_{i}"
-            decl.append(f"    wire [{width[t] - 1}:0] {br}_tdata;\n    wire {br}_tvalid, {br}_tready, {br}_tlast;")
+            stream(br, width[t])
             if op.op in JOINS:  # skip path: wait here while the other branch works (its copies hold an
                 # image each)
                 depth = 1 << (4 * most_copies * layout.tokens(m, t, shapes[t]) - 1).bit_length()
@@ -155,20 +158,16 @@ def write_top(m: IntModel, out_dir: Path, plan: Plan | None = None) -> tuple[Pat
         raise ValueError(f"the image must be read by exactly one op, not {len(readers)}")
     c, h, w = m.input_shape
     # the pixel input, behind axis_batch: a DMA transfer of BATCH images -> one frame per image
-    decl.append(f"    wire [{BUS_BITS - 1}:0] pixels_tdata;\n    wire pixels_tvalid, pixels_tready, pixels_tlast;")
+    stream("pixels", BUS_BITS)
     frame_pins = ".frame_begin(frame_begin), .frame_ok(frame_ok), .frame_error(frame_error)"
     instance("axis_batch", "batch_frames", {"WIDTH": BUS_BITS, "IMAGE_BEATS": c * h * w * spec.PIXEL.bits // BUS_BITS},
              f".batch(batch), {_bus('s_axis', 's_axis')}, {_bus('m_axis', 'pixels')}")
     if readers[0][0].op != "patch_embed":  # pixel tokens for a first layer that reads tokens (a conv)
         ip = gen.image_tokens_params(m)
-        decl.append(f"    wire [{c * spec.PIXEL.bits - 1}:0] image_tokens_tdata;\n"
-                    "    wire image_tokens_tvalid, image_tokens_tready, image_tokens_tlast;")
+        stream("image_tokens", c * spec.PIXEL.bits)
         instance("image_tokens", "image_tokens", ip, f".enable(run), {_bus('s_axis', 'pixels')}, "
                  f"{_bus('m_axis', 'image_tokens')}, {frame_pins}")
         source[(readers[0][0].name, readers[0][1])] = "image_tokens"
-
-    def stream(name: str, bits: int) -> None:
-        decl.append(f"    wire [{bits - 1}:0] {name}_tdata;\n    wire {name}_tvalid, {name}_tready, {name}_tlast;")
 
     def image_depth(tokens: int) -> int:
         """FIFO entries for an image of `tokens` beats: a power of two, at least 2."""
@@ -233,8 +232,7 @@ def write_top(m: IntModel, out_dir: Path, plan: Plan | None = None) -> tuple[Pat
                          if (module, ports[i]) in NO_TLAST]
         if op.op == "residual_add" and len(op.inputs) == 1:  # constant operand from a ROM
             cp = gen.const_stream_params(m, op, rom_dir)
-            decl.append(f"    wire [{cp['WIDTH'] - 1}:0] {inst}_const_tdata;\n"
-                        f"    wire {inst}_const_tvalid, {inst}_const_tready, {inst}_const_tlast;")
+            stream(f"{inst}_const", cp["WIDTH"])
             instance("const_stream", f"{inst}_const", cp, _bus("m_axis", inst + "_const"), layer=op.name)
             buses.append(_bus("s_axis_b", f"{inst}_const", tlast=False))
             unused_tlast.append(f"{inst}_const_tlast")
