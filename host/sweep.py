@@ -161,7 +161,7 @@ def plan_estimate(m, plan, instances: dict) -> dict:
     ops = {op.name: op for op in m.ops}
     kernels = {i["layer"]: i for i in instances.values()
                if i.get("layer") in ops and i["module"] == module_of(m, ops[i["layer"]])}  # one per op
-    cycles = {name: -(-kernel_cycles(m, ops[name], i["params"], plan) // i.get("copies", 1))
+    cycles = {name: -(-kernel_cycles(m, ops[name], i["params"]) // i.get("copies", 1))
               for name, i in kernels.items()}
     slowest = max(cycles, key=cycles.get)
     engines = {op.name: plan.lanes_for(op, e) for op in m.ops if (e := engine_shape(m, op)) is not None}

@@ -551,12 +551,12 @@ def attention_slot(p: dict) -> int:
     return max(slot_w, -(-p["INV_BITS"] // div_stages) + 1)
 
 
-def kernel_cycles(m: IntModel, op: Op, params: dict, plan: Plan) -> int:
+def kernel_cycles(m: IntModel, op: Op, params: dict) -> int:
     """Steady-state cycles per image of one instance of the op's kernel with `params`, as its header gives
     them: what kernel_copies divides by the budget. `vitflow sim` measures the real figure."""
     tokens = layout.tokens(m, op.name, tensor_shapes(m)[op.name])  # output tokens per image
-    if (engine := engine_shape(m, op)) is not None:
-        return plan.lanes_for(op, engine).cycles_per_token(engine.n_in, engine.n_out) * tokens
+    if (engine := engine_shape(m, op)) is not None:  # the engine's lanes x SIMD, as kernel_params chose them
+        return Parallel(params["LANES"], params.get("SIMD", 1)).cycles_per_token(engine.n_in, engine.n_out) * tokens
     if op.op == "attention":  # one job per (query, head), the windows of an image included
         return tokens * params["HEADS"] * attention_slot(params)
     if op.op == "layernorm":  # stage A (squares), stage B (root, divisions, the divider's drain)
@@ -572,7 +572,7 @@ def kernel_copies(m: IntModel, op: Op, params: dict, plan: Plan) -> int:
         return plan.copies_for(op, engine)
     if op.op not in COPYABLE:
         return 1
-    return min(plan.max_copies, -(-kernel_cycles(m, op, params, plan) // plan.cycles_per_image))
+    return min(plan.max_copies, -(-kernel_cycles(m, op, params) // plan.cycles_per_image))
 
 
 def fit_plan(m: IntModel, plan: Plan) -> Plan:

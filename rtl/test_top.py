@@ -108,12 +108,12 @@ def test_copies_meet_a_budget_below_one_instance(arch, tmp_path):
         k = inst["copies"]
         assert [f"{_wire(layer)}_copy{c}" in instances for c in range(k + 1)] == [True] * k + [False]
         assert instances[f"{_wire(layer)}_gather"]["params"]["WAYS"] == k
-        assert kernel_cycles(m, ops[layer], inst["params"], plan) <= k * plan.cycles_per_image
-        assert kernel_cycles(m, ops[layer], inst["params"], plan) > (k - 1) * plan.cycles_per_image  # the fewest
+        assert kernel_cycles(m, ops[layer], inst["params"]) <= k * plan.cycles_per_image
+        assert kernel_cycles(m, ops[layer], inst["params"]) > (k - 1) * plan.cycles_per_image  # the fewest
     for op in m.ops:  # a single instance within the budget too, where the kernel would allow a copy
         name = _wire(op.name)
         if name in instances and instances[name]["module"] == module_of(m, op):
-            assert kernel_cycles(m, op, instances[name]["params"], plan) <= plan.cycles_per_image or \
+            assert kernel_cycles(m, op, instances[name]["params"]) <= plan.cycles_per_image or \
                 op.op == "patch_embed"
     with pytest.raises(ValueError, match="dsp=None"):
         top_plan(m, Plan(dsp=220, max_copies=2))
