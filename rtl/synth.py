@@ -59,8 +59,9 @@ def stage_sources(folder: Path, module: str, parameters: dict) -> tuple[str, str
 
 
 LUTRAM_CELLS = ("RAM32M", "RAM64M", "RAM32X1D", "RAM64X1D", "RAM128X1D", "RAM256X1S")  # both families
-# the family's cell names: DSP slice, block RAMs (36 and 18 kbit)
-FAMILY_CELLS = {"xc7": ("DSP48E1", "RAMB36E1", "RAMB18E1"), "xcup": ("DSP48E2", "RAMB36E2", "RAMB18E2")}
+# the family's cell names: DSP slice, block RAMs (36 and 18 kbit), distributed RAMs
+FAMILY_CELLS = {"xc7": ("DSP48E1", "RAMB36E1", "RAMB18E1", LUTRAM_CELLS),
+                "xcup": ("DSP48E2", "RAMB36E2", "RAMB18E2", (*LUTRAM_CELLS, "RAM32M16", "RAM64M8", "RAM512X1S"))}
 
 
 def fractions(counts: dict, device: str) -> dict:
@@ -72,7 +73,7 @@ def synthesize(module: str, parameters: dict, device: str = "xc7z020") -> dict:
     """LUT / FF / DSP / BRAM36 counts of rtl/<module>.v with `parameters` on the device's family, and their
     fractions of the device."""
     family = DEVICES[device]["family"]
-    dsp, bram36, bram18 = FAMILY_CELLS[family]
+    dsp, bram36, bram18, lutram = FAMILY_CELLS[family]
     with tempfile.TemporaryDirectory() as tmp:
         reads, chparam = stage_sources(Path(tmp), module, parameters)
         script = (f"{reads}; {chparam}hierarchy -top {module}; "
@@ -93,7 +94,7 @@ def synthesize(module: str, parameters: dict, device: str = "xc7z020") -> dict:
            "FF": count("FDRE", "FDSE", "FDCE", "FDPE"),
            "DSP": count(dsp),
            "BRAM36": count(bram36) + 0.5 * count(bram18),
-           "LUTRAM": count(*LUTRAM_CELLS, *(("RAM32M16", "RAM64M8", "RAM512X1S") if family == "xcup" else ()))}
+           "LUTRAM": count(*lutram)}
     res[f"fraction_of_{device}"] = fractions(res, device)
     res["logic_levels"] = int(depth.group(1)) if depth else None  # a module kept whole (lutdot) counts as one
     return res
