@@ -24,6 +24,7 @@ from ..model.config import ARCHS  # noqa: E402
 from ..model.datasets import DATASETS  # noqa: E402
 from ..quant.spec import WEIGHT_BITS_CHOICES  # noqa: E402
 from ..rtl.gen import DEVICES  # noqa: E402
+from ..rtl.timing import TARGET_MHZ  # noqa: E402
 from .accelerator import MIN_PROBABILITY  # noqa: E402
 from .backends import BACKENDS, INTEGER_BACKENDS, ModelPaths, UserError, missing, open_backend  # noqa: E402
 
@@ -521,12 +522,12 @@ def cmd_scale(args) -> int:
     (host/scale.py): build/scale/NAME-CYCLES-DEVICE/report.json."""
     from . import scale
 
-    if args.cycles < 1 or args.max_copies < 1 or args.sim < 0:
-        raise UserError("--cycles and --max-copies must be at least 1, --sim at least 0")
+    if args.cycles < 1 or args.max_copies < 1 or args.sim < 0 or not args.target_mhz > 0:
+        raise UserError("--cycles and --max-copies must be at least 1, --sim at least 0, --target-mhz above 0")
     paths = ModelPaths.resolve(args.arch, args.model)
     name = paths.build_name(load_model(paths).identity())
     path, report = scale.run(paths.model_file, name, args.cycles, args.device, args.sim, args.timing,
-                             Path(args.out_dir), args.max_copies)
+                             Path(args.out_dir), args.max_copies, args.target_mhz)
     print("\n".join(scale.summary(report)))
     print(f"wrote {path}")
     return 1 if scale.bad(report) else 0
@@ -645,6 +646,9 @@ def build_parser() -> argparse.ArgumentParser:
     sc.add_argument("--sim", type=int, default=20, metavar="N",
                     help="test images through the simulated top, + 3 edge images (default 20; 0: no simulation)")
     sc.add_argument("--timing", action="store_true", help="place and route every instance: the clock and images/s")
+    sc.add_argument("--target-mhz", type=float, default=TARGET_MHZ, metavar="MHZ",
+                    help=f"with --timing, an instance placed below this is placed again with the next seeds "
+                         f"(default {TARGET_MHZ:g}, as vitflow timing)")
     sc.add_argument("--out-dir", default="build/scale")
     sc.set_defaults(func=cmd_scale)
 

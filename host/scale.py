@@ -21,12 +21,14 @@ MAX_COPIES = 16
 
 
 def run(model_file: Path, name: str, cycles: int, device: str, sim_images: int, timing: bool,
-        root: Path = SCALE_DIR, max_copies: int = MAX_COPIES) -> tuple[Path, dict]:
-    """The trial of `model_file` at `cycles` per image on `device`; returns report.json's path and contents."""
+        root: Path = SCALE_DIR, max_copies: int = MAX_COPIES, target_mhz: float | None = None) -> tuple[Path, dict]:
+    """The trial of `model_file` at `cycles` per image on `device` (an instance placed below `target_mhz` again
+    with the next seeds; default rtl/timing.TARGET_MHZ); returns report.json's path and contents."""
     m = IntModel.load(model_file)
     work = (Path(root) / f"{name}-{cycles}-{device}").resolve()
     t0 = time.perf_counter()
-    settings = {"synth": True, "sim_images": sim_images, "timing": timing, "device": device, "max_copies": max_copies}
+    settings = {"synth": True, "sim_images": sim_images, "timing": timing, "device": device, "max_copies": max_copies,
+                "target_mhz": target_mhz}
     result = hardware_task({}, cycles, Path(model_file).read_bytes(), settings, str(work))
     report = {"model_file": str(Path(model_file).resolve()), "arch": m.arch, "model_id": f"{m.identity():08x}",
               "budget": cycles, "device": device, "max_copies": max_copies, **result,

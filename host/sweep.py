@@ -212,7 +212,7 @@ def hardware_task(config: dict, budget: int, model_file: bytes, settings: dict, 
         seconds["sim"] = round(time.perf_counter() - t0, 1)
     if settings["timing"]:
         t0 = time.perf_counter()
-        result["timing"] = fmax(instances, SIM_BUILD / "timing_cache")
+        result["timing"] = fmax(instances, SIM_BUILD / "timing_cache", settings.get("target_mhz"))
         result["images_per_s"] = round(result["timing"]["fmax_mhz"] * 1e6 / cycles)
         result["images_per_s_cycles"] = basis
         seconds["timing"] = round(time.perf_counter() - t0, 1)
@@ -255,15 +255,17 @@ def simulate(m, model: Path, top: Path, images: int, out: Path) -> dict:
     return {k: r[k] for k in ("images", "mismatches", "pause", "cycles_per_image", "latency_cycles")}
 
 
-def fmax(instances: dict, cache: Path) -> dict:
+def fmax(instances: dict, cache: Path, target_mhz: float | None = None) -> dict:
     """Place and route of every distinct instance of the top (rtl/timing.py, ECP5 out of context, the seeds
-    and cache of `vitflow timing`): the top's clock is its slowest instance's Fmax."""
+    and cache of `vitflow timing`; seeds tried below `target_mhz`, default its TARGET_MHZ): the top's clock is
+    its slowest instance's Fmax."""
     from ..rtl.timing import DEVICE, TARGET_MHZ, place_instances
 
-    pnr = place_instances(instances, cache, workers=1)
+    target_mhz = target_mhz or TARGET_MHZ
+    pnr = place_instances(instances, cache, workers=1, target_mhz=target_mhz)
     timed = {name: r["fmax_mhz"] for name, r in pnr.items() if r["fmax_mhz"]}
     slowest = min(timed, key=timed.get)
-    return {"fmax_mhz": timed[slowest], "slowest_instance": slowest, "target_mhz": TARGET_MHZ,
+    return {"fmax_mhz": timed[slowest], "slowest_instance": slowest, "target_mhz": target_mhz,
             "device": f"{DEVICE['device']} speed {DEVICE['speed']} (nextpnr-ecp5, out of context)"}
 
 

@@ -41,15 +41,46 @@ SPLIT_ABOVE_LANES = 12
 SPLIT_ABOVE_MULTIPLIES = 24  # lanes x SIMD
 
 
-def mul_split(lanes: int, simd: int) -> bool:
-    """Whether rtl/linear.v builds its lane pairs split (MUL_SPLIT) at this parallelism."""
-    return lanes > SPLIT_ABOVE_LANES or lanes * simd > SPLIT_ABOVE_MULTIPLIES
+def mul_split(lanes: int, simd: int, always: bool = False) -> bool:
+    """Whether rtl/linear.v builds its lane pairs split (MUL_SPLIT) at this parallelism (`always`: a plan that
+    splits every engine's pairs, Plan.split_pairs)."""
+    return always or lanes > SPLIT_ABOVE_LANES or lanes * simd > SPLIT_ABOVE_MULTIPLIES
 
 
 # The most multiplies per cycle (lanes x SIMD) of one engine when a plan may copy kernels (Plan.max_copies > 1):
 # more copies of the engine instead of a wider one. Measured out of context (nextpnr-ecp5, LFE5UM5G-85F-8, seed
 # 1): split, 48 lanes x SIMD 1 (vit's fc1 / fc2) 178-190 MHz, 48 lanes x SIMD 3 (q at 176 cycles per image) 150.3.
 COPY_MULTIPLIES = 48
+# ... and its engines' lane pairs all split (Plan.split_pairs): such a plan is sized for a large device's clock,
+# above what a packed pair reaches on the ECP5 (vit's head, 4 lanes packed: 174.4 / 175.4 MHz at seeds 1 / 2)
+
+# The most copies one rtl/axis_gather.v joins. Measured out of context (nextpnr-ecp5, LFE5UM5G-85F-8): 5 and 6
+# ways of 384 bits 197.4-212.4 MHz, 7 ways of 384 bits 165.9, 9 of 384 155.6, 9 of 768 137.2 (best of 3 seeds):
+# its control and one-hot select spread with the ways. More copies are joined in two levels (gather_levels).
+GATHER_WAYS = 6
+
+
+def gather_levels(copies: int) -> tuple[int, int] | None:
+    """How axis_gathers join `copies` copies: (ways of each first-level gather, number of them); (copies, 1) is
+    one gather. Two levels where copies = ways x gathers, both <= GATHER_WAYS (the most ways first): first-level
+    gather g takes copies g, g + gathers, g + 2 gathers, ..., so that the deal's order (image n to copy n mod
+    copies) reaches it as images g, g + gathers, ... and the second level's round robin restores it. None when
+    no such split exists (a prime above GATHER_WAYS, or above GATHER_WAYS**2)."""
+    if copies <= GATHER_WAYS:
+        return copies, 1
+    return next(((ways, copies // ways) for ways in range(GATHER_WAYS, 1, -1)
+                 if copies % ways == 0 and copies // ways <= GATHER_WAYS), None)
+
+
+def copy_counts(max_copies: int) -> list[int]:
+    """The numbers of copies a kernel may have, <= max_copies: those that gather_levels can join."""
+    return [k for k in range(1, max_copies + 1) if gather_levels(k) is not None]
+
+
+def fewest_copies(needed: int, max_copies: int) -> int:
+    """The fewest copies >= needed that gathers can join, else the most (<= max_copies)."""
+    counts = copy_counts(max_copies)
+    return next((k for k in counts if k >= needed), counts[-1])
 
 # rtl/linear.v's pipeline from the issue of a group's last step to its result slot, less its adder tree: a
 # token whose groups are shorter than this waits for the previous result (the engine's header)
@@ -69,12 +100,12 @@ class Parallel(NamedTuple):
         tree = (self.simd - 1).bit_length()  # adder-tree levels
         return -(-n_out // self.lanes) * steps + max(0, ENGINE_PIPELINE + tree - steps)
 
-    def dsp(self, engine: Engine) -> int:
+    def dsp(self, engine: Engine, split_pairs: bool = False) -> int:
         """Multipliers (DSP slices) of the engine: two lanes share one per input element (mul2 / mul2_split),
         an odd last lane has one of its own. One per lane and element where lanes are not paired: a depthwise
         lane has an element of its own, and mul2's two products of an unsigned (9-bit) element do not fit one
         DSP48E1 multiply (mul2_split's do: one lane on the slice, the other in LUTs)."""
-        split = mul_split(self.lanes, self.simd)
+        split = mul_split(self.lanes, self.simd, split_pairs)
         paired = not engine.depthwise and (engine.signed or split)
         return self.simd * (-(-self.lanes // 2) if paired else self.lanes)
 
@@ -103,18 +134,24 @@ class Plan:
     # one instance per op, more lets a budget go below what one instance of a kernel can do
     max_copies: int = 1
 
+    @property
+    def split_pairs(self) -> bool:
+        """Every engine's lane pairs split (MUL_SPLIT), not only the wide ones: a plan with copies (COPY_MULTIPLIES)."""
+        return self.max_copies > 1
+
     def copies_for(self, op: Op, engine: Engine) -> int:
-        """Instances of the engine running `op`: the fewest (<= max_copies) of which one meets the budget of
-        copies x cycles_per_image, else max_copies (lanes_for then says why)."""
+        """Instances of the engine running `op`: the fewest (<= max_copies, a number gathers can join) of which
+        one meets the budget of copies x cycles_per_image, else the most (lanes_for then says why)."""
         if op.op not in COPYABLE:
             return 1
-        for copies in range(1, self.max_copies):
+        counts = copy_counts(self.max_copies)
+        for copies in counts[:-1]:
             try:
                 self._parallel(op, engine, self.cycles_per_image * copies)
                 return copies
             except ValueError:
                 pass
-        return self.max_copies
+        return counts[-1]
 
     def lanes_for(self, op: Op, engine: Engine) -> Parallel:
         """Lanes and SIMD of (each copy of) the engine running `op`."""
@@ -137,7 +174,7 @@ class Plan:
                     break
                 p = Parallel(lanes, simd)
                 if p.cycles_per_token(n_in, n_out) <= per_token:
-                    key = (p.dsp(engine), lanes * simd, simd)
+                    key = (p.dsp(engine, self.split_pairs), lanes * simd, simd)
                     if best is None or key < best[0]:
                         best = (key, p)
                     break
@@ -174,25 +211,27 @@ def pack_lanes(rows: np.ndarray, bits: int) -> list[str]:
 
 
 def linear_params(m: IntModel, op: Op, lanes: Parallel | int, out_dir: Path,
-                  weight: np.ndarray | None = None) -> dict:
+                  weight: np.ndarray | None = None, split_pairs: bool = False) -> dict:
     """Parameters and ROM files of rtl/linear.v for one linear op of the model file (or another op given as
     its [N_OUT, N_IN] `weight`: a 1x1 conv). A raw linear (the classifier head) passes its accumulator through:
     32-bit output, no shift."""
     if op.op != "linear" and weight is None:
         raise ValueError(f"{op.name}: not a linear layer")
     fin = m.formats()[op.inputs[0]]
-    return {**_projection(m, op, m.array(op, "weight") if weight is None else weight, fin, lanes, out_dir),
+    w = m.array(op, "weight") if weight is None else weight
+    return {**_projection(m, op, w, fin, lanes, out_dir, split_pairs=split_pairs),
             "IN_BITS": fin.bits, "IN_SIGNED": int(fin.signed)}
 
 
-def patch_embed_params(m: IntModel, op: Op, lanes: int, out_dir: Path, pix_per_beat: int) -> dict:
+def patch_embed_params(m: IntModel, op: Op, lanes: Parallel | int, out_dir: Path, pix_per_beat: int,
+                       split_pairs: bool = False) -> dict:
     """Parameters and ROM files of rtl/patch_embed.v: the image geometry and its projection."""
     w = m.array(op, "weight")  # [O, C, P, P]; patch vectors in (c, kh, kw) order, as this reshape
     c, h, wd = m.input_shape
     fin = m.formats()[op.inputs[0]]
     if fin.signed:
         raise ValueError(f"{op.name}: rtl/patch_embed.v takes unsigned pixels")
-    proj = _projection(m, op, w.reshape(w.shape[0], -1), fin, lanes, out_dir)
+    proj = _projection(m, op, w.reshape(w.shape[0], -1), fin, lanes, out_dir, split_pairs=split_pairs)
     del proj["N_IN"]  # C*P*P, derived inside
     return {"C": c, "H": h, "W": wd, "P": w.shape[-1], "PIX_BITS": fin.bits, "PIX_PER_BEAT": pix_per_beat, **proj}
 
@@ -218,7 +257,7 @@ def conv_params(m: IntModel, op: Op, plan: Plan, out_dir: Path) -> dict:
     rows = w.reshape(n_out, k * k) if depthwise else w.transpose(0, 2, 3, 1).reshape(n_out, -1)
     lanes = plan.lanes_for(op, engine_shape(m, op))
     fin = m.formats()[op.inputs[0]]
-    proj = _projection(m, op, rows, fin, lanes, out_dir, depthwise=depthwise)
+    proj = _projection(m, op, rows, fin, lanes, out_dir, depthwise=depthwise, split_pairs=plan.split_pairs)
     del proj["N_IN"]  # K*K*C_IN, or K*K taps when depthwise: derived inside
     return {"H": h, "W": wd, "C_IN": c_in, "K": k, "STRIDE": stride, "PAD": pad, "IN_BITS": fin.bits,
             "IN_SIGNED": int(fin.signed), **proj}
@@ -236,13 +275,14 @@ def const_stream_params(m: IntModel, op: Op, out_dir: Path) -> dict:
 
 
 def _projection(m: IntModel, op: Op, w: np.ndarray, fin, lanes: Parallel | int, out_dir: Path,
-                depthwise: bool = False) -> dict:
+                depthwise: bool = False, split_pairs: bool = False) -> dict:
     """Weight/bias ROMs and parameters of rtl/linear.v computing W [n_out, n_in] with `lanes` (a Parallel, or
     a lane count at SIMD 1); `depthwise`: n_in taps per channel, each output over its own input channel
-    (SIMD 1). Requantized layers get the narrowest accumulator that cannot overflow for any input (the adders
-    and the rounding stage of every lane shrink with it); a raw layer passes spec.ACC_BITS out. SIMD,
-    DEPTHWISE and MUL_SPLIT are left out where they have rtl/linear.v's default (1, 0, 0), so that a kernel
-    embedding the engine (patch_embed) declares only what it uses."""
+    (SIMD 1); `split_pairs`: lane pairs split whatever the lanes (Plan.split_pairs). Requantized layers get
+    the narrowest accumulator that cannot overflow for any input (the adders and the rounding stage of every
+    lane shrink with it); a raw layer passes spec.ACC_BITS out. SIMD, DEPTHWISE and MUL_SPLIT are left out
+    where they have rtl/linear.v's default (1, 0, 0), so that a kernel embedding the engine (patch_embed)
+    declares only what it uses."""
     lanes, simd = Parallel(*lanes) if isinstance(lanes, tuple) else Parallel(lanes)
     b = m.array(op, "bias")
     n_out, n_in = w.shape
@@ -273,7 +313,7 @@ def _projection(m: IntModel, op: Op, w: np.ndarray, fin, lanes: Parallel | int, 
     biases = "\n".join(pack_lanes(bp.reshape(groups, lanes), acc_bits)) + "\n"
     write_atomic(bfile, lambda f: f.write(biases.encode()))
     engine = {"SIMD": simd, "DEPTHWISE": int(depthwise),
-              "MUL_SPLIT": int(not depthwise and mul_split(lanes, simd))}  # depthwise lanes have no pairs
+              "MUL_SPLIT": int(not depthwise and mul_split(lanes, simd, split_pairs))}  # depthwise lanes have no pairs
     return {"N_IN": n_in, "N_OUT": n_out, "LANES": lanes, "W_BITS": wbits, "ACC_BITS": acc_bits,
             "OUT_BITS": op.out.bits, "SHIFT": shift, "OUT_MIN": op.out.min, "OUT_MAX": op.out.max,
             "WEIGHT_FILE": f'"{wfile.resolve()}"', "BIAS_FILE": f'"{bfile.resolve()}"',
@@ -567,12 +607,12 @@ def kernel_cycles(m: IntModel, op: Op, params: dict) -> int:
 
 def kernel_copies(m: IntModel, op: Op, params: dict, plan: Plan) -> int:
     """Instances of the op's kernel in the top: 1, or (Plan.max_copies > 1, a COPYABLE op) as many as its
-    cycles per image need to share the images within the budget, at most max_copies."""
+    cycles per image need to share the images within the budget (fewest_copies: at most max_copies)."""
     if (engine := engine_shape(m, op)) is not None:
         return plan.copies_for(op, engine)
     if op.op not in COPYABLE:
         return 1
-    return min(plan.max_copies, -(-kernel_cycles(m, op, params) // plan.cycles_per_image))
+    return fewest_copies(-(-kernel_cycles(m, op, params) // plan.cycles_per_image), plan.max_copies)
 
 
 def fit_plan(m: IntModel, plan: Plan) -> Plan:
@@ -615,12 +655,13 @@ def kernel_params(m: IntModel, op: Op, plan: Plan, rom_dir: Path) -> dict:
         if (c * h * w) % ppb:
             raise ValueError(f"image of {c * h * w} pixels is not a whole number of {BUS_BITS}-bit beats")
         # its engine takes SIMD and MUL_SPLIT too
-        return patch_embed_params(m, op, plan.lanes_for(op, engine_shape(m, op)), rom_dir, ppb)
+        return patch_embed_params(m, op, plan.lanes_for(op, engine_shape(m, op)), rom_dir, ppb, plan.split_pairs)
     if op.op == "linear":
-        return linear_params(m, op, plan.lanes_for(op, engine_shape(m, op)), rom_dir)
+        return linear_params(m, op, plan.lanes_for(op, engine_shape(m, op)), rom_dir, split_pairs=plan.split_pairs)
     if op.op == "conv" and pointwise(m, op):  # a linear over pixel tokens
         w = m.array(op, "weight")[:, :, 0, 0]
-        return linear_params(m, op, plan.lanes_for(op, engine_shape(m, op)), rom_dir, weight=w)
+        return linear_params(m, op, plan.lanes_for(op, engine_shape(m, op)), rom_dir, weight=w,
+                             split_pairs=plan.split_pairs)
     if op.op == "conv":
         return conv_params(m, op, plan, rom_dir)
     if op.op in REORDER_OPS:

@@ -95,7 +95,7 @@ def test_yosys_counts_a_kernel():
 def test_copies_meet_a_budget_below_one_instance(arch, tmp_path):
     """A budget under what one attention / layernorm / engine instance does: those kernels come in copies
     (dealt an image each, gathered in order), every kernel's share within the budget."""
-    from vitflow.rtl.gen import kernel_cycles
+    from vitflow.rtl.gen import copy_counts, gather_levels, kernel_cycles
 
     m = model(arch)
     plan = Plan(cycles_per_image=400, max_copies=16)
@@ -106,10 +106,15 @@ def test_copies_meet_a_budget_below_one_instance(arch, tmp_path):
     assert instances["ctrl"]["params"]["IMAGE_BYTES"] == np.prod(m.input_shape)
     for layer, inst in copied.items():
         k = inst["copies"]
-        assert [f"{_wire(layer)}_copy{c}" in instances for c in range(k + 1)] == [True] * k + [False]
-        assert instances[f"{_wire(layer)}_gather"]["params"]["WAYS"] == k
+        name = _wire(layer)
+        assert [f"{name}_copy{c}" in instances for c in range(k + 1)] == [True] * k + [False]
+        ways, groups = gather_levels(k)  # one gather, or `groups` of `ways` ways and one joining them
+        firsts = [f"{name}_gather{g}" for g in range(groups)] if groups > 1 else [f"{name}_gather"]
+        assert [instances[g]["params"]["WAYS"] for g in firsts] == [ways] * groups
+        assert instances[f"{name}_gather"]["params"]["WAYS"] == (groups if groups > 1 else k)
         assert kernel_cycles(m, ops[layer], inst["params"]) <= k * plan.cycles_per_image
-        assert kernel_cycles(m, ops[layer], inst["params"]) > (k - 1) * plan.cycles_per_image  # the fewest
+        fewer = max(c for c in copy_counts(plan.max_copies) if c < k)  # the fewest that gathers can join
+        assert kernel_cycles(m, ops[layer], inst["params"]) > fewer * plan.cycles_per_image
     for op in m.ops:  # a single instance within the budget too, where the kernel would allow a copy
         name = _wire(op.name)
         if name in instances and instances[name]["module"] == module_of(m, op):
@@ -117,6 +122,24 @@ def test_copies_meet_a_budget_below_one_instance(arch, tmp_path):
                 op.op == "patch_embed"
     with pytest.raises(ValueError, match="dsp=None"):
         top_plan(m, Plan(dsp=220, max_copies=2))
+
+
+def test_copies_are_joined_by_gathers_of_at_most_gather_ways():
+    """Copy counts: one gather up to GATHER_WAYS; above, two levels (ways x groups, each <= GATHER_WAYS); a count
+    with no such split (a prime above GATHER_WAYS) is never planned, the next one that has is."""
+    from vitflow.rtl.gen import GATHER_WAYS, copy_counts, fewest_copies, gather_levels
+
+    for k in range(1, GATHER_WAYS ** 2 + 2):
+        levels = gather_levels(k)
+        if k <= GATHER_WAYS:
+            assert levels == (k, 1)
+        elif levels is not None:
+            ways, groups = levels
+            assert ways * groups == k and max(ways, groups) <= GATHER_WAYS
+        else:
+            assert all(k % w or k // w > GATHER_WAYS for w in range(2, GATHER_WAYS + 1))
+    assert gather_levels(7) is None and gather_levels(9) == (3, 3)
+    assert fewest_copies(7, 16) == 8 and fewest_copies(7, 7) == 6 and 7 not in copy_counts(16)
 
 
 def test_default_tops_have_no_copies(tmp_path):

@@ -127,15 +127,16 @@ def nextpnr_version() -> str:
     return (r.stdout or r.stderr).strip().splitlines()[-1] if r.returncode == 0 else "unknown"
 
 
-def place_instances(instances: dict[str, dict], cache_dir: Path, workers: int = 2) -> dict[str, dict]:
+def place_instances(instances: dict[str, dict], cache_dir: Path, workers: int = 2,
+                    target_mhz: float = TARGET_MHZ) -> dict[str, dict]:
     """place_and_route of every distinct instance of a generated top (cached in cache_dir, see
-    synth.run_distinct); an instance below the target again with the next of SEEDS, keeping its best (its
+    synth.run_distinct); an instance below `target_mhz` again with the next of SEEDS, keeping its best (its
     result then names the seed)."""
     from .synth import run_distinct
 
     pnr = run_distinct(instances, cache_dir, place_and_route, f"ecp5-{DEVICE['speed']}", workers)
     for seed in SEEDS[1:]:  # the instances still below the target, placed again with the next seed
-        slow = {n: i for n, i in instances.items() if (pnr[n]["fmax_mhz"] or TARGET_MHZ) < TARGET_MHZ}
+        slow = {n: i for n, i in instances.items() if (pnr[n]["fmax_mhz"] or target_mhz) < target_mhz}
         if not slow:
             break
         again = run_distinct(slow, cache_dir, partial(place_and_route, seed=seed),

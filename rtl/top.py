@@ -191,9 +191,22 @@ def write_top(m: IntModel, out_dir: Path, plan: Plan | None = None) -> tuple[Pat
                      f"{_bus('s_axis', source[(op.name, i)])}, .m_axis_tdata({deal}_tdata), "
                      f".m_axis_tvalid({deal}_tvalid), .m_axis_tready({deal}_tready), .m_axis_tlast({deal}_tlast)")
             dealt.append((deal, ports[i], (module, ports[i]) not in NO_TLAST, bits, tokens))
-        gather, bits, tokens = f"{inst}_gather", width[op.name], layout.tokens(m, op.name, shapes[op.name])
-        decl.append(f"    wire [{k * bits - 1}:0] {gather}_tdata;\n"
-                    f"    wire [{k - 1}:0] {gather}_tvalid, {gather}_tready, {gather}_tlast;")
+        bits, tokens = width[op.name], layout.tokens(m, op.name, shapes[op.name])
+        ways, groups = gen.gather_levels(k)
+        # first-level gather g joins copies g, g + groups, ... (one gather when groups = 1), the second the groups
+        firsts = [f"{inst}_gather{g}" if groups > 1 else f"{inst}_gather" for g in range(groups)]
+
+        def ways_in(name: str, n: int) -> None:
+            """Declares the inputs of gather `name`: n ways' streams side by side."""
+            decl.append(f"    wire [{n * bits - 1}:0] {name}_tdata;\n"
+                        f"    wire [{n - 1}:0] {name}_tvalid, {name}_tready, {name}_tlast;")
+
+        def way_out(name: str, w: int) -> str:
+            """The output ports of a stream that is way w of gather `name`."""
+            return (f".m_axis_tdata({name}_tdata[{w * bits} +: {bits}]), .m_axis_tvalid({name}_tvalid[{w}]), "
+                    f".m_axis_tready({name}_tready[{w}]), .m_axis_tlast({name}_tlast[{w}])")
+        for gather in firsts:
+            ways_in(gather, ways)
         for j in range(k):
             copy, buses = f"{inst}_copy{j}", []
             for i, (deal, port, last, in_bits, in_tokens) in enumerate(dealt):
@@ -205,12 +218,21 @@ def write_top(m: IntModel, out_dir: Path, plan: Plan | None = None) -> tuple[Pat
                 buses.append(_bus(port, f"{copy}_in{i}", last))
                 if not last:
                     unused_tlast.append(f"{copy}_in{i}_tlast")
-            outs = (f".m_axis_tdata({gather}_tdata[{j * bits} +: {bits}]), .m_axis_tvalid({gather}_tvalid[{j}]), "
-                    f".m_axis_tready({gather}_tready[{j}]), .m_axis_tlast({gather}_tlast[{j}])")
+            outs = way_out(firsts[j % groups], j // groups)
             instance(module, copy, p, f"{', '.join(buses)}, {outs}", copies=k, **info)
-        instance("axis_gather", gather, {"WIDTH": bits, "WAYS": k, "TOKENS": tokens, "DEPTH": image_depth(tokens)},
-                 f".s_axis_tdata({gather}_tdata), .s_axis_tvalid({gather}_tvalid), .s_axis_tready({gather}_tready), "
-                 f".s_axis_tlast({gather}_tlast), {_bus('m_axis', inst)}")
+
+        def join(name: str, n: int, out: str) -> None:
+            instance("axis_gather", name, {"WIDTH": bits, "WAYS": n, "TOKENS": tokens, "DEPTH": image_depth(tokens)},
+                     f".s_axis_tdata({name}_tdata), .s_axis_tvalid({name}_tvalid), .s_axis_tready({name}_tready), "
+                     f".s_axis_tlast({name}_tlast), {out}")
+        if groups == 1:
+            join(firsts[0], ways, _bus("m_axis", inst))
+            return
+        second = f"{inst}_gather"
+        ways_in(second, groups)
+        for g, gather in enumerate(firsts):
+            join(gather, ways, way_out(second, g))
+        join(second, groups, _bus("m_axis", inst))
 
     for op in m.ops:
         p = params[op.name]

@@ -1,7 +1,7 @@
-"""axis_deal and axis_gather as rtl/top.py joins copies of a kernel: a stream dealt an image at a time to WAYS
-copies (here each a 2-entry axis_fifo: shorter than an image, as a kernel that takes its image token by token)
-and gathered back (an image leaves the gather's buffer only once whole): the same beats and TLASTs in the same
-order, under random backpressure on both ends."""
+"""axis_deal and axis_gather as rtl/top.py joins copies of a kernel: a stream dealt an image at a time to
+COPIES copies (here each a 2-entry axis_fifo: shorter than an image, as a kernel that takes its image token by
+token) and gathered back in two levels (an image leaves a gather's buffer only once whole): the same beats and
+TLASTs in the same order, under random backpressure on both ends."""
 
 import random
 
@@ -11,7 +11,38 @@ from cocotb.triggers import ClockCycles
 from cocotbext.axi import AxiStreamBus, AxiStreamFrame, AxiStreamSink, AxiStreamSource
 from stream import CLOCK_NS, output_ports, receive, set_pauses, watch_outputs
 
-WIDTH, WAYS, TOKENS = 16, 3, 5  # 3 copies, images of 5 beats (a count that is not a power of two)
+from vitflow.rtl.gen import gather_levels
+
+# 9 copies (two levels of 3-way gathers, as rtl/top.py joins more than GATHER_WAYS copies), images of 5 beats
+# (a count that is not a power of two)
+WIDTH, COPIES, TOKENS = 16, 9, 5
+WAYS, GROUPS = gather_levels(COPIES)
+
+
+def gather(name: str, ways: int, inputs: str, out: str, way: str = "") -> str:
+    """An axis_gather instance `name` of `ways` ways from the vectors `inputs`_t*, out to the stream `out`_t*
+    (its bits `way`, a part-select, where given)."""
+    data = f"[{way} * {WIDTH} +: {WIDTH}]" if way else ""
+    bit = f"[{way}]" if way else ""
+    return (f"    axis_gather #(.WIDTH({WIDTH}), .WAYS({ways}), .TOKENS({TOKENS}), .DEPTH(8)) {name} (.clk(clk), "
+            f".rst(rst), .s_axis_tdata({inputs}_tdata), .s_axis_tvalid({inputs}_tvalid), "
+            f".s_axis_tready({inputs}_tready), .s_axis_tlast({inputs}_tlast), .m_axis_tdata({out}_tdata{data}), "
+            f".m_axis_tvalid({out}_tvalid{bit}), .m_axis_tready({out}_tready{bit}), "
+            f".m_axis_tlast({out}_tlast{bit}));\n")
+
+
+def vector(name: str, n: int) -> str:
+    """Declares n streams side by side: `name`_tdata, _tvalid, _tready, _tlast."""
+    return (f"    wire [{n * WIDTH - 1}:0] {name}_tdata;\n"
+            f"    wire [{n - 1}:0] {name}_tvalid, {name}_tready, {name}_tlast;\n")
+
+
+# copy j (a 2-entry FIFO) is way j // GROUPS of first-level gather j % GROUPS; the second level joins the groups
+COPY = """    axis_fifo #(.WIDTH({w}), .DEPTH(2)) copy{j} (.clk(clk), .rst(rst), .s_axis_tdata(d_tdata),
+        .s_axis_tvalid(d_tvalid[{j}]), .s_axis_tready(d_tready[{j}]), .s_axis_tlast(d_tlast),
+        .m_axis_tdata(g{g}_tdata[{way}*{w} +: {w}]), .m_axis_tvalid(g{g}_tvalid[{way}]),
+        .m_axis_tready(g{g}_tready[{way}]), .m_axis_tlast(g{g}_tlast[{way}]));
+"""
 WRAPPER = f"""`default_nettype none
 module deal_gather (
     input  wire clk, input wire rst,
@@ -22,25 +53,15 @@ module deal_gather (
 );
     wire [{WIDTH - 1}:0] d_tdata;
     wire d_tlast;
-    wire [{WAYS - 1}:0] d_tvalid, d_tready, g_tvalid, g_tready, g_tlast;
-    wire [{WAYS * WIDTH - 1}:0] g_tdata;
-    axis_deal #(.WIDTH({WIDTH}), .WAYS({WAYS}), .TOKENS({TOKENS})) deal (.clk(clk), .rst(rst),
+    wire [{COPIES - 1}:0] d_tvalid, d_tready;
+{"".join(vector(f"g{g}", WAYS) for g in range(GROUPS))}{vector("top", GROUPS)}
+    axis_deal #(.WIDTH({WIDTH}), .WAYS({COPIES}), .TOKENS({TOKENS})) deal (.clk(clk), .rst(rst),
         .s_axis_tdata(s_axis_tdata), .s_axis_tvalid(s_axis_tvalid), .s_axis_tready(s_axis_tready),
         .s_axis_tlast(s_axis_tlast), .m_axis_tdata(d_tdata), .m_axis_tvalid(d_tvalid), .m_axis_tready(d_tready),
         .m_axis_tlast(d_tlast));
-    genvar j;
-    generate
-        for (j = 0; j < {WAYS}; j = j + 1) begin : copy
-            axis_fifo #(.WIDTH({WIDTH}), .DEPTH(2)) fifo (.clk(clk), .rst(rst), .s_axis_tdata(d_tdata),
-                .s_axis_tvalid(d_tvalid[j]), .s_axis_tready(d_tready[j]), .s_axis_tlast(d_tlast),
-                .m_axis_tdata(g_tdata[j*{WIDTH} +: {WIDTH}]), .m_axis_tvalid(g_tvalid[j]),
-                .m_axis_tready(g_tready[j]), .m_axis_tlast(g_tlast[j]));
-        end
-    endgenerate
-    axis_gather #(.WIDTH({WIDTH}), .WAYS({WAYS}), .TOKENS({TOKENS}), .DEPTH(8)) gather (.clk(clk), .rst(rst),
-        .s_axis_tdata(g_tdata), .s_axis_tvalid(g_tvalid), .s_axis_tready(g_tready), .s_axis_tlast(g_tlast),
-        .m_axis_tdata(m_axis_tdata), .m_axis_tvalid(m_axis_tvalid), .m_axis_tready(m_axis_tready),
-        .m_axis_tlast(m_axis_tlast));
+{"".join(COPY.format(w=WIDTH, j=j, g=j % GROUPS, way=j // GROUPS) for j in range(COPIES))}
+{"".join(gather(f"gather{g}", WAYS, f"g{g}", "top", str(g)) for g in range(GROUPS))}
+{gather("gather", GROUPS, "top", "m_axis")}
 endmodule
 `default_nettype wire
 """
@@ -56,8 +77,8 @@ async def images_in_order_under_backpressure(dut):
     await ClockCycles(dut.clk, 4)
     dut.rst.value = 0
     rng = random.Random(3)
-    # every image a frame of TOKENS beats (TLAST on its last); 3 x WAYS + 1 images: each copy several times
-    images = [[rng.getrandbits(WIDTH) for _ in range(TOKENS)] for _ in range(3 * WAYS + 1)]
+    # every image a frame of TOKENS beats (TLAST on its last); 3 x COPIES + 1 images: each copy several times
+    images = [[rng.getrandbits(WIDTH) for _ in range(TOKENS)] for _ in range(3 * COPIES + 1)]
     for pause in (0.0, 0.4):
         set_pauses([source, sink], rng, pause)
         for img in images:
