@@ -7,18 +7,13 @@ import pytest
 
 from vitflow.host import scale
 from vitflow.host.cli import main
-
-
-def exit_code(argv: list[str]) -> int:
-    try:
-        return main(argv)
-    except SystemExit as e:
-        return e.code
+from vitflow.host.test_sweep import exit_code
 
 
 @pytest.mark.parametrize("argv, match", [
     (["--cycles", "0"], "--cycles and --max-copies must be at least 1"),
     (["--sim", "-1"], "--sim at least 0"),
+    (["--target-mhz", "0"], "--target-mhz above 0"),
     (["--device", "xc7a35t"], "invalid choice: 'xc7a35t'"),
     (["--model", "missing.npz"], "missing.npz"),
 ])
