@@ -250,6 +250,7 @@ def run(targets: list[Target], build_dir: Path, out_dir: Path, dataset: str = "d
         section(doc, targets, sources, kernels)
     stock_section(doc, read_source(Path(build_dir) / "hls" / "stock.json", "vitflow hls --stock",
                                    ModelPaths.resolve("vit", None).model_file))
+    sweep_section(doc, [read_source(f, "make sweep") for f in sorted(Path(build_dir).glob("sweep/*/sweep.json"))])
     scale_section(doc, [read_source(f, "make scale") for f in sorted(Path(build_dir).glob("scale/*/report.json"))])
     published_section(doc, load_published())
     sources_section(doc, sources, kernels)
@@ -483,6 +484,46 @@ def stock_section(doc: Doc, src: Source) -> None:
                                                                                    "argmax_agreement")}
                                                for r in k["results"]} for kind, k in s["kernels"].items()}
     doc.cite(src)
+
+
+def sweep_section(doc: Doc, found: list[Source]) -> None:
+    """The design-space sweeps (`vitflow sweep`): a row per trial and the sweep's Pareto plots, drawn again from
+    its sweep.json into the report's folder."""
+    from . import sweep
+    from .sweep_plots import label, plot_all
+
+    doc.add("## Design-space sweeps (`vitflow sweep`)", "")
+    if not found:
+        doc.gap("a design-space sweep: build/sweep/*/sweep.json is missing: make it with `make sweep`")
+        return
+    for src in found:
+        doc.check(f"sweep {src.path.parent.name}", src)
+        if not src.data:
+            continue
+        r = src.data
+        if src.path.parent.name != "vit":  # `make sweep` writes build/sweep/vit; another grid has its own command
+            src.command = sweep.command(r)
+        doc.add(f"### {r['name']}: {len(r['trials'])} trials, {len(r['refused'])} refused, {len(r['failed'])} "
+                f"failed ({r['runner']}, {r['seconds']:,} s)", "")
+        rows = []
+        for t in r["trials"]:
+            res, sim, timing = t.get("resources", {}), t.get("sim", {}), t.get("timing", {})
+            rows.append([label(t), pct(t["training"]["golden_accuracy"]),
+                         *(_num(res, k) for k in ("LUT", "FF", "DSP", "BRAM36")),
+                         f"{sim['mismatches']} / {sim['images']}" if sim else "not simulated",
+                         _num(sim, "cycles_per_image", f"~{t.get('plan', {}).get('cycles_per_image_estimate', '-')}"),
+                         f"{timing['fmax_mhz']} ({timing['slowest_instance']})" if timing else "not placed",
+                         _num(t, "images_per_s") if "error" not in t else t["error"]])
+        doc.table(["trial", "accuracy (golden)", "LUT", "FF", "DSP", "BRAM36", "RTL mismatching / simulated",
+                   "cycles / image (~ plan)", "clock MHz (ECP5, slowest instance)", "images/s"], rows)
+        plots = plot_all(r["trials"], doc.out_dir / f"sweep-{r['name']}")
+        for name, path in plots.items():
+            if name == "skipped":
+                doc.add(f"- no plot: {path}")
+                continue
+            doc.summary["plots"].append(str(doc.out_dir / f"sweep-{r['name']}" / path))
+            doc.add("", f"![{name}](sweep-{r['name']}/{path})", "")
+        doc.cite(src)
 
 
 def scale_section(doc: Doc, found: list[Source]) -> None:

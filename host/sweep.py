@@ -404,6 +404,17 @@ def bad(report: dict) -> list[str]:
     return out
 
 
+def command(report: dict) -> str:
+    """The `vitflow sweep` command line of a sweep.json's grid and measurements (its training settings are in
+    the file: the defaults unless the sweep was given others)."""
+    argv = [f"--name {report['name']}"] + [f"--{k.replace('_', '-')} {','.join(map(str, v))}"
+                                            for k, v in report["axes"].items()]
+    hw = report["hardware"]
+    argv += ([] if hw["synth"] else ["--no-synth"]) + ([f"--sim {hw['sim_images']}"] if hw["sim_images"] else []) \
+        + (["--timing"] if hw["timing"] else [])
+    return "vitflow sweep " + " ".join(argv)
+
+
 def summary(report: dict) -> list[str]:
     """The sweep as a table, one line per trial, then what was refused or failed and where the files are."""
     from .sweep_plots import label

@@ -2,6 +2,7 @@
 here as a testing fixture, not measurements), "not measured" lines for missing inputs, one-line errors."""
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -199,3 +200,28 @@ def test_clock_prefers_timing_and_names_both_sources_otherwise():
     assert same["images_per_s"] == 100000 and same["note"] is None
     assert newer["images_per_s"] == round(200.0 * 1e6 / 1000.0) and "`s.json`" in newer["note"]
     assert np.isclose(newer["cycles_per_image"], 1000.0)
+
+
+def test_sweep_section_has_a_row_per_trial_its_command_and_its_plots(tmp_path):
+    from vitflow.host.test_sweep import record
+
+    trials = [record(8, 32, 30000, 120, 0.97, 1800, 170.0), record(4, 16, 12000, 40, 0.9, 1900, 180.0)]
+    for t in trials:
+        t["timing"]["slowest_instance"] = "head"
+        t["sim"] = {"images": 5, "mismatches": 0, "cycles_per_image": t["plan"]["cycles_per_image_estimate"]}
+    path = write(tmp_path / "build" / "sweep" / "grid" / "sweep.json", {
+        "name": "grid", "axes": {"weight_bits": [8, 4], "dim": [32, 16]}, "runner": "local (1 worker)",
+        "hardware": {"synth": True, "sim_images": 2, "timing": True}, "seconds": 12.5, "refused": [], "failed": [],
+        "trials": trials})
+    doc = report.Doc(tmp_path / "out")
+    report.sweep_section(doc, [report.read_source(Path(path), "make sweep")])
+    md = "\n".join(doc.lines)
+    assert "`vitflow sweep --name grid --weight-bits 8,4 --dim 32,16 --sim 2 --timing`" in md and path in md
+    for number in ("97.00%", "30,000", "0 / 5", "1,800", "170.0 (head)", "94,444", "180.0 (head)"):
+        assert number in md, number
+    assert {Path(p).name for p in doc.summary["plots"]} == {"accuracy_vs_lut.png", "accuracy_vs_dsp.png",
+                                                            "images_per_s_vs_lut.png"}
+    assert all(Path(p).is_file() and f"](sweep-grid/{Path(p).name})" in md for p in doc.summary["plots"])
+    empty = report.Doc(tmp_path / "none")
+    report.sweep_section(empty, [])
+    assert "`make sweep`" in empty.summary["not_measured"][0]
