@@ -111,6 +111,23 @@ def grid_points(axes: dict[str, list]) -> tuple[list[dict], list[dict]]:
     return points, refused
 
 
+def hardware_sources() -> str:
+    """A digest of what a trial's hardware is generated, counted and checked with: the RTL and its generator
+    (rtl/), the top's testbench (rtl_tests/vit_accel, stream.py, sim.py) and the golden model it is compared
+    with. Part of every trial's key: a record measured with other sources (an older generator's top) is not
+    read back but measured again; models are not retrained for it."""
+    from ..rtl.simulate import ROOT
+
+    tb = ROOT / "rtl_tests"
+    files = [*(f for f in (ROOT / "rtl").glob("*.py") if not f.name.startswith("test_")),
+             *(ROOT / "rtl").glob("*.v"), *(tb / "vit_accel").glob("*.py"), tb / "stream.py", tb / "sim.py",
+             *(ROOT / "quant").glob("golden*.py")]
+    h = hashlib.sha256()
+    for f in sorted(files):
+        h.update(f.name.encode() + f.read_bytes())
+    return h.hexdigest()[:16]
+
+
 def _digest(*parts) -> str:
     return hashlib.sha256(json.dumps([VERSION, *parts], sort_keys=True).encode()).hexdigest()[:16]
 
@@ -325,11 +342,12 @@ def run(name: str, axes: dict[str, list], settings: Settings, root: Path = SWEEP
         raise UserError(f"no point of the grid is a model the flow can build: {refused[0]['reason']}")
     train = train_config(settings)
     hardware = {k: v for k, v in asdict(settings).items() if k in ("synth", "sim_images", "timing")}
+    sources = hardware_sources()
     for p in points:  # the model's key; the top's (its folder: the same ROM paths keep Yosys' and Verilator's
         # caches valid when only the measurements asked for change); the trial's
         p["model_key"] = _digest(p["config"], train)
         p["top_key"] = _digest(p["config"], train, p["budget"])
-        p["key"] = _digest(p["config"], train, p["budget"], hardware)
+        p["key"] = _digest(p["config"], train, p["budget"], hardware, sources)
     trial_file = lambda p: folder / "trials" / f"{p['key']}.json"  # noqa: E731
     model_file = lambda k, ext: folder / "models" / f"{k}{ext}"  # noqa: E731
     # cached trials, under this grid's point (the same trial may have been asked for by another grid)
@@ -381,6 +399,7 @@ def run(name: str, axes: dict[str, list], settings: Settings, root: Path = SWEEP
                 trials[what["key"]] = record
     ordered = [trials[p["key"]] for p in points if p["key"] in trials]
     report = {"name": name, "dataset": DATASET, "axes": axes, "train": train, "hardware": hardware,
+              "hardware_sources": sources,
               "runner": f"ray ({ray_address or 'local cluster'})" if ray_address is not None else
               f"local ({workers} worker{'s' * (workers > 1)})",
               "trials": ordered, "refused": refused, "failed": failed,

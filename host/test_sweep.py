@@ -147,6 +147,14 @@ def test_sweep_caches_resumes_and_ray_equals_local(capsys, tmp_path, monkeypatch
     ran = []
     monkeypatch.setattr(sweep, "hardware_task", lambda *a: ran.append(a[1]) or HARDWARE_TASK(*a))
     assert without_seconds(tiny_sweep(local)) == without_seconds(report) and ran == [2000]
+
+    # the hardware's sources changed (an RTL or generator edit): every trial is measured again, no model retrained
+    ran.clear()
+    monkeypatch.setattr(sweep, "hardware_sources", lambda: "edited")
+    again = tiny_sweep(local)
+    assert sorted(ran) == [1, 1, 2000, 2000] and again["hardware_sources"] == "edited"
+    unkeyed = lambda r: [{k: v for k, v in t.items() if k != "key"} for t in without_seconds(r)]  # noqa: E731
+    assert unkeyed(again) == unkeyed(report) and report["hardware_sources"] == HARDWARE_SOURCES()
     monkeypatch.undo()
 
     pytest.importorskip("ray")
@@ -155,7 +163,7 @@ def test_sweep_caches_resumes_and_ray_equals_local(capsys, tmp_path, monkeypatch
     assert without_seconds(on_ray) == without_seconds(report)
 
 
-HARDWARE_TASK = sweep.hardware_task
+HARDWARE_TASK, HARDWARE_SOURCES = sweep.hardware_task, sweep.hardware_sources
 
 
 @pytest.mark.slow
