@@ -504,7 +504,7 @@ def sweep_section(doc: Doc, found: list[Source]) -> None:
         if src.path.parent.name != "vit":  # `make sweep` writes build/sweep/vit; another grid has its own command
             src.command = sweep.command(r)
         doc.add(f"### {r['name']}: {len(r['trials'])} trials, {len(r['refused'])} refused, {len(r['failed'])} "
-                f"failed ({r['runner']}, {r['seconds']:,} s)", "")
+                f"failed ({r['runner']}; this run {r['seconds']:,} s, cached trials read back)", "")
         rows = []
         for t in r["trials"]:
             res, sim, timing = t.get("resources", {}), t.get("sim", {}), t.get("timing", {})
