@@ -355,7 +355,17 @@ def run(name: str, axes: dict[str, list], settings: Settings, root: Path = SWEEP
               if trial_file(p).is_file()}
     todo = [p for p in points if p["key"] not in trials]
     models = {p["model_key"]: p["config"] for p in todo}
-    untrained = [k for k in models if not model_file(k, ".json").is_file()]
+
+    def adopt(k: str) -> bool:
+        """A model that another sweep under the same root trained with the same key (config and training):
+        copied in (its .json, the completion mark, last), not trained again."""
+        for found in Path(root).glob(f"*/models/{k}.json"):
+            if found.parent != folder / "models" and all(found.with_suffix(e).is_file() for e in (".npz", ".pt")):
+                for ext in (".pt", ".npz", ".json"):
+                    _write_bytes(model_file(k, ext), found.with_suffix(ext).read_bytes())
+                return True
+        return False
+    untrained = [k for k in models if not model_file(k, ".json").is_file() and not adopt(k)]
     failed, t_start = [], time.perf_counter()
     with executor(workers, ray_address) as pool, \
             tqdm(total=len(untrained) + len(todo), desc=f"sweep {name}", unit="task", disable=not progress) as bar:

@@ -19,9 +19,9 @@ TINY = [a for k, v in TINY_GRID.items() for a in (f"--{k.replace('_', '-')}", ",
 TINY += ["--epochs", "1"]
 
 
-def tiny_sweep(root, **kwargs) -> dict:
+def tiny_sweep(root, name: str = "tiny", **kwargs) -> dict:
     axes, settings = sweep.grid_axes({**TINY_GRID, "epochs": 1})
-    return sweep.run("tiny", axes, replace(settings, synth=False), root, progress=False, **kwargs)
+    return sweep.run(name, axes, replace(settings, synth=False), root, progress=False, **kwargs)
 
 
 def exit_code(argv: list[str]) -> int:
@@ -155,6 +155,10 @@ def test_sweep_caches_resumes_and_ray_equals_local(capsys, tmp_path, monkeypatch
     assert sorted(ran) == [1, 1, 2000, 2000] and again["hardware_sources"] == "edited"
     unkeyed = lambda r: [{k: v for k, v in t.items() if k != "key"} for t in without_seconds(r)]  # noqa: E731
     assert unkeyed(again) == unkeyed(report) and report["hardware_sources"] == HARDWARE_SOURCES()
+
+    # another sweep under the same root: the models of the same keys are copied from this one, not trained again
+    other = tiny_sweep(local, "other")
+    assert without_seconds(other) == without_seconds(again) and len(list((local / "other" / "models").glob("*"))) == 6
     monkeypatch.undo()
 
     pytest.importorskip("ray")
