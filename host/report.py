@@ -486,6 +486,16 @@ def stock_section(doc: Doc, src: Source) -> None:
     doc.cite(src)
 
 
+def _checked(sim: dict) -> str:
+    """A trial's or top's simulation as a table cell: mismatching / simulated images."""
+    return f"{sim['mismatches']} / {sim['images']}" if sim else "not simulated"
+
+
+def _clock(timing: dict) -> str:
+    """A top's placed clock as a table cell: MHz (its slowest instance)."""
+    return f"{timing['fmax_mhz']} ({timing['slowest_instance']})" if timing else "not placed"
+
+
 def sweep_section(doc: Doc, found: list[Source]) -> None:
     """The design-space sweeps (`vitflow sweep`): a row per trial and the sweep's Pareto plots, drawn again from
     its sweep.json into the report's folder."""
@@ -501,8 +511,7 @@ def sweep_section(doc: Doc, found: list[Source]) -> None:
         if not src.data:
             continue
         r = src.data
-        if src.path.parent.name != "vit":  # `make sweep` writes build/sweep/vit; another grid has its own command
-            src.command = sweep.command(r)
+        src.command = sweep.command(r)  # the grid it holds, whichever command ran it
         doc.add(f"### {r['name']}: {len(r['trials'])} trials, {len(r['refused'])} refused, {len(r['failed'])} "
                 f"failed ({r['runner']}; this run {r['seconds']:,} s, cached trials read back)", "")
         rows = []
@@ -510,9 +519,9 @@ def sweep_section(doc: Doc, found: list[Source]) -> None:
             res, sim, timing = t.get("resources", {}), t.get("sim", {}), t.get("timing", {})
             rows.append([label(t), pct(t["training"]["golden_accuracy"]),
                          *(_num(res, k) for k in ("LUT", "FF", "DSP", "BRAM36")),
-                         f"{sim['mismatches']} / {sim['images']}" if sim else "not simulated",
+                         _checked(sim),
                          _num(sim, "cycles_per_image", f"~{t.get('plan', {}).get('cycles_per_image_estimate', '-')}"),
-                         f"{timing['fmax_mhz']} ({timing['slowest_instance']})" if timing else "not placed",
+                         _clock(timing),
                          _num(t, "images_per_s") if "error" not in t else t["error"]])
         doc.table(["trial", "accuracy (golden)", "LUT", "FF", "DSP", "BRAM36", "RTL mismatching / simulated",
                    "cycles / image (~ plan)", "clock MHz (ECP5, slowest instance)", "images/s"], rows)
@@ -544,9 +553,7 @@ def scale_section(doc: Doc, found: list[Source]) -> None:
         frac = res.get(f"fraction_of_{r['device']}", {})
         rows.append([f"{r['arch']} (model {r['model_id']})", f"{r['budget']:,}", r["device"],
                      ", ".join(f"{res[k]:,} {k} ({frac[k]:.0%})" for k in frac) or "-",
-                     f"{sim['mismatches']} / {sim['images']}" if sim else "not simulated",
-                     _num(sim, "cycles_per_image", "-"),
-                     f"{timing['fmax_mhz']} ({timing['slowest_instance']})" if timing else "not placed",
+                     _checked(sim), _num(sim, "cycles_per_image", "-"), _clock(timing),
                      _num(r, "images_per_s", "-")])
     doc.table(["top", "budget, cycles / image", "device", "resources (Yosys) and fraction of the device",
                "mismatching / simulated images", "simulated cycles / image", "clock MHz (ECP5, slowest instance)",

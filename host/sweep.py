@@ -116,12 +116,13 @@ def hardware_sources() -> str:
     (rtl/), the top's testbench (rtl_tests/vit_accel, stream.py, sim.py) and the golden model it is compared
     with. Part of every trial's key: a record measured with other sources (an older generator's top) is not
     read back but measured again; models are not retrained for it."""
-    from ..rtl.simulate import ROOT
+    from ..quant import golden
+    from ..rtl.simulate import RTL, TESTBENCHES
 
-    tb = ROOT / "rtl_tests"
-    files = [*(f for f in (ROOT / "rtl").glob("*.py") if not f.name.startswith("test_")),
-             *(ROOT / "rtl").glob("*.v"), *(tb / "vit_accel").glob("*.py"), tb / "stream.py", tb / "sim.py",
-             *(ROOT / "quant").glob("golden*.py")]
+    # (the testbenches are in a checkout, not in an installed package: there the sources hashed are fewer)
+    files = [*(f for f in RTL.glob("*.py") if not f.name.startswith("test_")), *RTL.glob("*.v"),
+             *(TESTBENCHES / "vit_accel").glob("*.py"), *TESTBENCHES.glob("stream.py"), *TESTBENCHES.glob("sim.py"),
+             *Path(golden.__file__).parent.glob("golden*.py")]
     h = hashlib.sha256()
     for f in sorted(files):
         h.update(f.name.encode() + f.read_bytes())
