@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from ..quant.model_file import IntModel
-from ..rtl.top import CTRL_BITS, REGISTERS
+from ..rtl.registers import CTRL_BITS, REGISTERS
 from .backends import UserError
 
 DMA = "axi_dma_0"            # IP names in the block design (rtl/bitstream.py writes the same)
@@ -61,7 +61,7 @@ class Board:
         self.write("CTRL", CTRL_BITS["RUN"] | CTRL_BITS["CLEAR"])
         self._buffers: dict[int, tuple] = {}
 
-    # ---- registers, by name from the one map in rtl/top.py
+    # ---- registers, by name from the one map in rtl/registers.py
     def read(self, reg: str) -> int:
         return int(self.accel.read(REGISTERS[reg]))
 

@@ -14,7 +14,8 @@ from pathlib import Path
 from ..host.board import ACCEL, DMA
 from ..quant.model_file import IntModel, write_atomic
 from .gen import BUS_BITS
-from .top import AXIL_PORTS, REGISTERS, write_top
+from .registers import AXIL_PORTS, REGISTERS
+from .top import write_top
 
 PART = "xc7z020clg400-1"     # PYNQ-Z2
 BD = "vitflow"               # block design name; the overlay is vit_accel.bit + vit_accel.hwh

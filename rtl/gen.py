@@ -133,6 +133,9 @@ class Plan:
     # copies of a kernel that may share its images (rtl/axis_deal.v / axis_gather.v; kernel_copies): 1 keeps
     # one instance per op, more lets a budget go below what one instance of a kernel can do
     max_copies: int = 1
+    # register slices between kernels (rtl/passes.py insert_register_slices): "through" where a kernel passes
+    # ready or valid through combinationally, "all" on every stream, "none"
+    register_slices: str = "through"
 
     @property
     def split_pairs(self) -> bool:

@@ -199,3 +199,45 @@ def run(model, sim_dir: Path, name: str, workers: int = 2, log=print) -> dict:
            "; cycles per image unknown: run `make sim` for images/s"))
     write_json_atomic(top_dir / "timing.json", report)
     return report
+
+
+def _stage_top(top: Path, folder: Path) -> None:
+    """The generated top, its ROM files and every rtl/*.v into `folder` (yowasp's tools see only their working
+    folder), the top's absolute ROM paths made relative."""
+    text = top.read_text()
+    for rom in sorted(set(re.findall(r'"(/[^"]+\.hex)"', text))):
+        shutil.copy(rom, folder / Path(rom).name)
+        text = text.replace(f'"{rom}"', f'"{Path(rom).name}"')
+    (folder / "vit_accel.v").write_text(text)
+    for src in RTL.glob("*.v"):
+        shutil.copy(src, folder)
+
+
+def place_whole(top: Path, out_dir: Path, seed: int = 1, log=print) -> dict:
+    """The whole generated top (vit_accel.v) synthesized (synth_ecp5), placed and routed in one piece on the
+    LFE5UM5G-85F (not out of context: its ports on pins, the clock on a global buffer) and packed into a
+    bitstream (ecppack): the clock, the critical path, the ECP5 cells. Everything lands in out_dir (kept:
+    vit_accel.bit, pnr.log, report.json)."""
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    _stage_top(Path(top), out_dir)
+
+    def tool(name: str, *args: str) -> None:
+        log(f"{name} {' '.join(args)[:120]}")
+        r = subprocess.run([str(TOOL / f"yowasp-{name}"), *args], capture_output=True, text=True, cwd=out_dir)
+        if r.returncode != 0:
+            raise RuntimeError(f"{name} failed on the whole top: {' '.join(r.stderr.strip().splitlines()[-1:])}")
+    sources = " ".join(sorted(p.name for p in out_dir.glob("*.v")))
+    tool("yosys", "-q", "-l", "synth.log", "-p",
+         f"read_verilog -defer {sources}; hierarchy -top vit_accel; synth_ecp5 -top vit_accel -json vit_accel.json")
+    tool("nextpnr-ecp5", "--um5g-85k", "--package", DEVICE["package"], "--speed", str(DEVICE["speed"]),
+         "--json", "vit_accel.json", "--textcfg", "vit_accel.config", "--report", "report.json",
+         "--timing-allow-fail", "--seed", str(seed), "--freq", str(TARGET_MHZ), "-l", "pnr.log", "-q")
+    tool("ecppack", "vit_accel.config", "vit_accel.bit")
+    report = json.loads((out_dir / "report.json").read_text())
+    sources_of = _cell_sources(json.loads((out_dir / "vit_accel.json").read_text()))
+    clock = max(report["fmax"].values(), key=lambda c: c.get("constraint", 0), default={"achieved": None})
+    util = {k: v["used"] for k, v in report.get("utilization", {}).items() if v["used"]}
+    return {"fmax_mhz": round(clock["achieved"], 1) if clock["achieved"] else None, "seed": seed,
+            **_critical_path(report, sources_of), "ecp5_cells": util,
+            "bitstream": str(out_dir / "vit_accel.bit"), "bitstream_bytes": (out_dir / "vit_accel.bit").stat().st_size}

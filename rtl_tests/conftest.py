@@ -14,7 +14,8 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 # Icarus in `make test`: test -> the environment of its short run (the rest of Icarus under the slow marker)
-ICARUS_IN_DEFAULT_SUITE = {"test_layernorm": {"IMAGES": "4"}, "test_gelu": {"IMAGES": "4"}, "test_axis_deal": {}}
+ICARUS_IN_DEFAULT_SUITE = {"test_layernorm": {"IMAGES": "4"}, "test_gelu": {"IMAGES": "4"}, "test_axis_deal": {},
+                           "test_axis_register": {}}
 
 
 @pytest.fixture(autouse=True, params=["verilator", "icarus"])

@@ -57,7 +57,7 @@ class Harness:
     """Clock, reset, pixel source, logit sink and AXI-Lite master around the DUT."""
 
     def __init__(self, dut):
-        from vitflow.rtl.top import REGISTERS
+        from vitflow.rtl.registers import REGISTERS
 
         self.dut, self.regs = dut, REGISTERS
         cocotb.start_soon(Clock(dut.clk, CLOCK_NS, unit="ns").start())
