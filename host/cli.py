@@ -23,7 +23,7 @@ import numpy as np  # noqa: E402
 from ..model.config import ARCHS  # noqa: E402
 from ..model.datasets import DATASETS  # noqa: E402
 from ..quant.spec import WEIGHT_BITS_CHOICES  # noqa: E402
-from ..rtl.gen import DEVICES  # noqa: E402
+from ..rtl.gen import XILINX_DEVICES  # noqa: E402
 from ..rtl.timing import TARGET_MHZ  # noqa: E402
 from .accelerator import MIN_PROBABILITY  # noqa: E402
 from .backends import BACKENDS, INTEGER_BACKENDS, ModelPaths, UserError, missing, open_backend  # noqa: E402
@@ -640,7 +640,7 @@ def build_parser() -> argparse.ArgumentParser:
                                       "for a large device: Yosys, simulation vs golden, clock (make scale)")
     add_model_args(sc, data=False)
     sc.add_argument("--cycles", type=int, default=200, help="cycle budget per image (default 200)")
-    sc.add_argument("--device", choices=sorted(DEVICES), default="xcvu9p",
+    sc.add_argument("--device", choices=sorted(XILINX_DEVICES), default="xcvu9p",
                     help="the device Yosys maps to and counts against (default xcvu9p)")
     sc.add_argument("--max-copies", type=int, default=16, help="most copies of one kernel (default 16)")
     sc.add_argument("--sim", type=int, default=20, metavar="N",

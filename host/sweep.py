@@ -172,15 +172,16 @@ def train_task(config: dict, train: dict) -> dict:
 
 
 def plan_estimate(m, plan, instances: dict) -> dict:
-    """The plan's cycles per image: the slowest kernel's (rtl/gen.py kernel_cycles of an instance, shared by its
-    copies), each engine's lanes x SIMD, and the copies of the kernels that have more than one."""
-    from ..rtl.gen import engine_shape, kernel_cycles, module_of
+    """The plan's cycles per image: the slowest kernel's (the cycle model of rtl/passes.py annotate_cycles, an
+    instance's share of its copies), each engine's lanes x SIMD, and the copies of the kernels that have more
+    than one."""
+    from ..rtl.gen import engine_shape
 
-    ops = {op.name: op for op in m.ops}
-    kernels = {i["layer"]: i for i in instances.values()
-               if i.get("layer") in ops and i["module"] == module_of(m, ops[i["layer"]])}  # one per op
-    cycles = {name: -(-kernel_cycles(m, ops[name], i["params"]) // i.get("copies", 1))
-              for name, i in kernels.items()}
+    kernels = {}  # layer -> its (first) kernel instance
+    for i in instances.values():
+        if "cycles_per_image" in i:
+            kernels.setdefault(i["layer"], i)
+    cycles = {name: i["cycles_per_image"] for name, i in kernels.items()}
     slowest = max(cycles, key=cycles.get)
     engines = {op.name: plan.lanes_for(op, e) for op in m.ops if (e := engine_shape(m, op)) is not None}
     return {"cycles_per_image_estimate": cycles[slowest], "slowest_kernel": slowest,
@@ -251,8 +252,11 @@ def simulate(m, model: Path, top: Path, images: int, out: Path) -> dict:
     out.mkdir(parents=True, exist_ok=True)
     for old in [*out.glob("*.json"), *out.glob("*.xml")]:
         old.unlink()
+    from ..rtl.top import model_file as cycle_model
+
     env = {"IMAGES": str(images), "VITFLOW_TOP_MODEL": str(model.resolve()), "VITFLOW_SIM": "verilator",
-           "VITFLOW_SIM_RESULTS": str(out.resolve()), "COCOTB_TEST_FILTER": SIM_TESTS}
+           "VITFLOW_SIM_RESULTS": str(out.resolve()), "COCOTB_TEST_FILTER": SIM_TESTS,
+           "VITFLOW_TOP_CYCLES": str(cycle_model(top).resolve())}
     testbench = [str(tb / "vit_accel"), str(tb)]  # the runner hands this sys.path to the simulator's Python
     sys.path[:0] = testbench
     try:

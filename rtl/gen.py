@@ -22,10 +22,19 @@ XC7Z020 = {"LUT": 53_200, "FF": 106_400, "DSP": 220, "BRAM36": 140}  # the PYNQ-
 # UltraScale+ MPSoC, DS890 UltraScale+ FPGAs)
 DEVICES = {"xc7z020": {**XC7Z020, "family": "xc7"},
            "xczu7ev": {"LUT": 230_400, "FF": 460_800, "DSP": 1_728, "BRAM36": 312, "family": "xcup"},
-           "xcvu9p": {"LUT": 1_182_240, "FF": 2_364_480, "DSP": 6_840, "BRAM36": 2_160, "family": "xcup"}}
-# the DSP slices a top's plan may use by default (fit_plan): all of the device's (the estimate matches Yosys'
-# count on the shipped tops; the board's DMA and interconnect take none)
-TOP_DSP = XC7Z020["DSP"]
+           "xcvu9p": {"LUT": 1_182_240, "FF": 2_364_480, "DSP": 6_840, "BRAM36": 2_160, "family": "xcup"},
+           # where open tools place and route the whole top (rtl/timing.py): 84k LUT4 and FFs, 156 18x18
+           # multipliers (DSP), 208 EBRs of 18 kbit (FPGA-DS-02012 ECP5 and ECP5-5G family data sheet)
+           "lfe5um5g-85f": {"LUT": 83_640, "FF": 83_640, "DSP": 156, "BRAM36": 104, "family": "ecp5"}}
+XILINX_DEVICES = tuple(d for d, v in DEVICES.items() if v["family"] != "ecp5")  # what rtl/synth.py counts
+# the share of each resource a top may take by the estimate, leaving room for the board design's own logic (the
+# AXI DMA, interconnects, resets) and for Vivado to place it; Yosys' count checks the result
+FIT = {"LUT": 0.80, "FF": 0.80, "DSP": 0.95, "BRAM36": 0.90}
+# the DSP slices a top's plan may use by default (fit_plan)
+TOP_DSP = int(FIT["DSP"] * XC7Z020["DSP"])
+# families whose DSP slice multiplies a signed pair of 8-bit lanes in one (DSP48E1 25x18, DSP48E2 27x18): their
+# tops keep every signed pair packed (rtl/mul2.v), which costs no LUTs for the second lane
+DSP48_FAMILIES = ("xc7", "xcup")
 BUS_BITS = 32  # AXI-Stream data width of the accelerator's pixel and logit ports (the DMA's)
 # A linear with more MAC lanes than this builds its lane pairs split (rtl/mul2_split.v: one lane on the
 # multiplier, the other in LUTs) instead of packed (rtl/mul2.v: both lanes in one multiply, which an ECP5
@@ -41,10 +50,18 @@ SPLIT_ABOVE_LANES = 12
 SPLIT_ABOVE_MULTIPLIES = 24  # lanes x SIMD
 
 
-def mul_split(lanes: int, simd: int, always: bool = False) -> bool:
-    """Whether rtl/linear.v builds its lane pairs split (MUL_SPLIT) at this parallelism (`always`: a plan that
-    splits every engine's pairs, Plan.split_pairs)."""
-    return always or lanes > SPLIT_ABOVE_LANES or lanes * simd > SPLIT_ABOVE_MULTIPLIES
+PACKINGS = ("wide", "split", "dsp48")  # how a plan builds its lane pairs (Plan.packing, mul_split)
+
+
+def mul_split(lanes: int, simd: int, packing: str = "wide", signed: bool = True) -> bool:
+    """Whether rtl/linear.v builds its lane pairs split (MUL_SPLIT) at this parallelism: "wide", split above
+    SPLIT_ABOVE_LANES / SPLIT_ABOVE_MULTIPLIES (the ECP5's clock); "split", always (Plan.split_pairs); "dsp48",
+    packed where the element is signed (one DSP48 multiply holds the pair), else as "wide"."""
+    if packing == "split":
+        return True
+    if packing == "dsp48" and signed:
+        return False
+    return lanes > SPLIT_ABOVE_LANES or lanes * simd > SPLIT_ABOVE_MULTIPLIES
 
 
 # The most multiplies per cycle (lanes x SIMD) of one engine when a plan may copy kernels (Plan.max_copies > 1):
@@ -100,13 +117,14 @@ class Parallel(NamedTuple):
         tree = (self.simd - 1).bit_length()  # adder-tree levels
         return -(-n_out // self.lanes) * steps + max(0, ENGINE_PIPELINE + tree - steps)
 
-    def dsp(self, engine: Engine, split_pairs: bool = False) -> int:
+    def dsp(self, engine: Engine, packing: str = "wide") -> int:
         """Multipliers (DSP slices) of the engine: two lanes share one per input element (mul2 / mul2_split),
         an odd last lane has one of its own. One per lane and element where lanes are not paired: a depthwise
         lane has an element of its own, and mul2's two products of an unsigned (9-bit) element do not fit one
         DSP48E1 multiply (mul2_split's do: one lane on the slice, the other in LUTs)."""
-        split = mul_split(self.lanes, self.simd, split_pairs)
-        paired = not engine.depthwise and (engine.signed or split)
+        split = mul_split(self.lanes, self.simd, packing, engine.signed)
+        # an ECP5 multiplier (18x18) holds one product: a packed pair is two ("wide" packing is the ECP5's)
+        paired = not engine.depthwise and ((engine.signed and packing != "wide") or split)
         return self.simd * (-(-self.lanes // 2) if paired else self.lanes)
 
 
@@ -118,6 +136,7 @@ class Engine(NamedTuple):
     tokens: int      # tokens (output pixels) per image
     depthwise: bool  # each lane over its own channel, SIMD 1
     signed: bool     # a signed input element (Parallel.dsp)
+    floor: int = 0   # cycles per token no parallelism goes below (a conv's gather: K*K + 5)
 
 
 @dataclass
@@ -136,11 +155,20 @@ class Plan:
     # register slices between kernels (rtl/passes.py insert_register_slices): "through" where a kernel passes
     # ready or valid through combinationally, "all" on every stream, "none"
     register_slices: str = "through"
+    device: str = "xc7z020"  # the device the top is for (DEVICES): its family picks the packing of lane pairs
 
     @property
     def split_pairs(self) -> bool:
         """Every engine's lane pairs split (MUL_SPLIT), not only the wide ones: a plan with copies (COPY_MULTIPLIES)."""
         return self.max_copies > 1
+
+    @property
+    def packing(self) -> str:
+        """How the engines build their lane pairs (mul_split): split in a plan with copies (sized for the ECP5
+        clock of a large device); packed in a DSP48 where the device has one; else split where wide."""
+        if self.split_pairs:
+            return "split"
+        return "dsp48" if DEVICES[self.device]["family"] in DSP48_FAMILIES else "wide"
 
     def copies_for(self, op: Op, engine: Engine) -> int:
         """Instances of the engine running `op`: the fewest (<= max_copies, a number gathers can join) of which
@@ -163,8 +191,10 @@ class Plan:
         return self._parallel(op, engine, self.cycles_per_image * self.copies_for(op, engine))
 
     def _parallel(self, op: Op, engine: Engine, budget: int) -> Parallel:
-        n_in, n_out, tokens, depthwise, _ = engine
+        n_in, n_out, tokens, depthwise, _, floor = engine
         per_token = budget // tokens
+        if per_token < floor:
+            raise ValueError(f"{op.name}: its gather takes {floor} cycles per token, over {budget} cycles per image")
         widest = COPY_MULTIPLIES if self.max_copies > 1 and op.op in COPYABLE else n_out * n_in
         best = None
         for groups in range(1, n_out + 1):
@@ -177,7 +207,7 @@ class Plan:
                     break
                 p = Parallel(lanes, simd)
                 if p.cycles_per_token(n_in, n_out) <= per_token:
-                    key = (p.dsp(engine, self.split_pairs), lanes * simd, simd)
+                    key = (p.dsp(engine, self.packing), lanes * simd, simd)
                     if best is None or key < best[0]:
                         best = (key, p)
                     break
@@ -214,7 +244,7 @@ def pack_lanes(rows: np.ndarray, bits: int) -> list[str]:
 
 
 def linear_params(m: IntModel, op: Op, lanes: Parallel | int, out_dir: Path,
-                  weight: np.ndarray | None = None, split_pairs: bool = False) -> dict:
+                  weight: np.ndarray | None = None, packing: str = "wide") -> dict:
     """Parameters and ROM files of rtl/linear.v for one linear op of the model file (or another op given as
     its [N_OUT, N_IN] `weight`: a 1x1 conv). A raw linear (the classifier head) passes its accumulator through:
     32-bit output, no shift."""
@@ -222,19 +252,19 @@ def linear_params(m: IntModel, op: Op, lanes: Parallel | int, out_dir: Path,
         raise ValueError(f"{op.name}: not a linear layer")
     fin = m.formats()[op.inputs[0]]
     w = m.array(op, "weight") if weight is None else weight
-    return {**_projection(m, op, w, fin, lanes, out_dir, split_pairs=split_pairs),
+    return {**_projection(m, op, w, fin, lanes, out_dir, packing=packing),
             "IN_BITS": fin.bits, "IN_SIGNED": int(fin.signed)}
 
 
 def patch_embed_params(m: IntModel, op: Op, lanes: Parallel | int, out_dir: Path, pix_per_beat: int,
-                       split_pairs: bool = False) -> dict:
+                       packing: str = "wide") -> dict:
     """Parameters and ROM files of rtl/patch_embed.v: the image geometry and its projection."""
     w = m.array(op, "weight")  # [O, C, P, P]; patch vectors in (c, kh, kw) order, as this reshape
     c, h, wd = m.input_shape
     fin = m.formats()[op.inputs[0]]
     if fin.signed:
         raise ValueError(f"{op.name}: rtl/patch_embed.v takes unsigned pixels")
-    proj = _projection(m, op, w.reshape(w.shape[0], -1), fin, lanes, out_dir, split_pairs=split_pairs)
+    proj = _projection(m, op, w.reshape(w.shape[0], -1), fin, lanes, out_dir, packing=packing)
     del proj["N_IN"]  # C*P*P, derived inside
     return {"C": c, "H": h, "W": wd, "P": w.shape[-1], "PIX_BITS": fin.bits, "PIX_PER_BEAT": pix_per_beat, **proj}
 
@@ -260,7 +290,7 @@ def conv_params(m: IntModel, op: Op, plan: Plan, out_dir: Path) -> dict:
     rows = w.reshape(n_out, k * k) if depthwise else w.transpose(0, 2, 3, 1).reshape(n_out, -1)
     lanes = plan.lanes_for(op, engine_shape(m, op))
     fin = m.formats()[op.inputs[0]]
-    proj = _projection(m, op, rows, fin, lanes, out_dir, depthwise=depthwise, split_pairs=plan.split_pairs)
+    proj = _projection(m, op, rows, fin, lanes, out_dir, depthwise=depthwise, packing=plan.packing)
     del proj["N_IN"]  # K*K*C_IN, or K*K taps when depthwise: derived inside
     return {"H": h, "W": wd, "C_IN": c_in, "K": k, "STRIDE": stride, "PAD": pad, "IN_BITS": fin.bits,
             "IN_SIGNED": int(fin.signed), **proj}
@@ -278,10 +308,10 @@ def const_stream_params(m: IntModel, op: Op, out_dir: Path) -> dict:
 
 
 def _projection(m: IntModel, op: Op, w: np.ndarray, fin, lanes: Parallel | int, out_dir: Path,
-                depthwise: bool = False, split_pairs: bool = False) -> dict:
+                depthwise: bool = False, packing: str = "wide") -> dict:
     """Weight/bias ROMs and parameters of rtl/linear.v computing W [n_out, n_in] with `lanes` (a Parallel, or
     a lane count at SIMD 1); `depthwise`: n_in taps per channel, each output over its own input channel
-    (SIMD 1); `split_pairs`: lane pairs split whatever the lanes (Plan.split_pairs). Requantized layers get
+    (SIMD 1); `packing`: how lane pairs are built (mul_split, Plan.packing). Requantized layers get
     the narrowest accumulator that cannot overflow for any input (the adders and the rounding stage of every
     lane shrink with it); a raw layer passes spec.ACC_BITS out. SIMD, DEPTHWISE and MUL_SPLIT are left out
     where they have rtl/linear.v's default (1, 0, 0), so that a kernel embedding the engine (patch_embed)
@@ -316,7 +346,8 @@ def _projection(m: IntModel, op: Op, w: np.ndarray, fin, lanes: Parallel | int, 
     biases = "\n".join(pack_lanes(bp.reshape(groups, lanes), acc_bits)) + "\n"
     write_atomic(bfile, lambda f: f.write(biases.encode()))
     engine = {"SIMD": simd, "DEPTHWISE": int(depthwise),
-              "MUL_SPLIT": int(not depthwise and mul_split(lanes, simd, split_pairs))}  # depthwise lanes have no pairs
+              # depthwise lanes have no pairs
+              "MUL_SPLIT": int(not depthwise and mul_split(lanes, simd, packing, fin.signed))}
     return {"N_IN": n_in, "N_OUT": n_out, "LANES": lanes, "W_BITS": wbits, "ACC_BITS": acc_bits,
             "OUT_BITS": op.out.bits, "SHIFT": shift, "OUT_MIN": op.out.min, "OUT_MAX": op.out.max,
             "WEIGHT_FILE": f'"{wfile.resolve()}"', "BIAS_FILE": f'"{bfile.resolve()}"',
@@ -560,8 +591,11 @@ def engine_shape(m: IntModel, op: Op) -> Engine | None:
         return None
     w = m.array(op, "weight")  # [O, I] or [O, C/groups, K, K]
     depthwise = op.op == "conv" and op.attrs["groups"] > 1
+    # rtl/conv.v's gather walks an output pixel's K*K taps and 5 pipeline stages (its header); a 1x1 conv runs
+    # on rtl/linear.v itself
+    floor = w.shape[-1] ** 2 + 5 if op.op == "conv" and not pointwise(m, op) else 0
     return Engine(w[0].size, w.shape[0], layout.tokens(m, op.name, tensor_shapes(m)[op.name]), depthwise,
-                  m.formats()[op.inputs[0]].signed)
+                  m.formats()[op.inputs[0]].signed, floor)
 
 
 def kernel_dsp(m: IntModel, op: Op) -> int:
@@ -594,18 +628,40 @@ def attention_slot(p: dict) -> int:
     return max(slot_w, -(-p["INV_BITS"] // div_stages) + 1)
 
 
-def kernel_cycles(m: IntModel, op: Op, params: dict) -> int:
+def kernel_cycles(m: IntModel, op: Op, params: dict) -> float:
     """Steady-state cycles per image of one instance of the op's kernel with `params`, as its header gives
-    them: what kernel_copies divides by the budget. `vitflow sim` measures the real figure."""
+    them: what kernel_copies divides by the budget. rtl_tests/pace checks it against the simulation of every
+    distinct instance of the shipped tops (within 3%)."""
     tokens = layout.tokens(m, op.name, tensor_shapes(m)[op.name])  # output tokens per image
     if (engine := engine_shape(m, op)) is not None:  # the engine's lanes x SIMD, as kernel_params chose them
-        return Parallel(params["LANES"], params.get("SIMD", 1)).cycles_per_token(engine.n_in, engine.n_out) * tokens
+        per_token = Parallel(params["LANES"], params.get("SIMD", 1)).cycles_per_token(engine.n_in, engine.n_out)
+        return max(per_token, engine.floor) * tokens
     if op.op == "attention":  # one job per (query, head), the windows of an image included
         return tokens * params["HEADS"] * attention_slot(params)
     if op.op == "layernorm":  # stage A (squares), stage B (root, divisions, the divider's drain)
         return tokens * max(params["D"] // params["LANES"] + 6,
                             params["ROOT_BITS"] + params["D"] // params["DIV_LANES"] + params["QUOT_BITS"] + 10)
-    return tokens  # a token per cycle
+    if op.op in REORDER_OPS:  # a token per cycle; a bank's hand-over (freed two stages after its last read)
+        # stalls the writer one cycle every other image: simulated 16.5 cycles per image of 16 tokens
+        return tokens + 0.5
+    # a token per cycle, in and out (pool takes an image's tokens and gives one)
+    return max(tokens, *(layout.tokens(m, t, tensor_shapes(m)[t]) for t in op.inputs))
+
+
+def fixed_cycles(m: IntModel) -> int:
+    """Cycles per image of the slowest stage that no plan speeds up (one instance each): the kernels without an
+    engine (attention, layernorm, the token-per-cycle ones) and the convs' gathers. A plan whose engines are
+    faster than this spends DSP slices for nothing."""
+    import tempfile
+
+    worst = 0
+    with tempfile.TemporaryDirectory() as rom_dir:  # attention's and gelu's parameters write their ROMs
+        for op in m.ops:
+            if (engine := engine_shape(m, op)) is not None:
+                worst = max(worst, engine.tokens * engine.floor)
+            else:
+                worst = max(worst, kernel_cycles(m, op, kernel_params(m, op, Plan(), Path(rom_dir))))
+    return worst
 
 
 def kernel_copies(m: IntModel, op: Op, params: dict, plan: Plan) -> int:
@@ -618,27 +674,48 @@ def kernel_copies(m: IntModel, op: Op, params: dict, plan: Plan) -> int:
     return fewest_copies(-(-kernel_cycles(m, op, params) // plan.cycles_per_image), plan.max_copies)
 
 
+class NoFit(ValueError):
+    """No plan of the model fits the device: the one-line reason names what would fit."""
+
+
+MAX_BUDGET = 1 << 24  # cycles per image: past this a plan is not worth building
+
+
+def plan_dsp(m: IntModel, plan: Plan) -> int:
+    """The top's DSP estimate under `plan`: the engines' (Parallel.dsp) and the other kernels' (kernel_dsp)."""
+    engines = sum(plan.lanes_for(op, e).dsp(e, plan.packing) for op in m.ops
+                  if (e := engine_shape(m, op)) is not None)
+    return engines + sum(kernel_dsp(m, op) for op in m.ops)
+
+
+def _smallest_device(m: IntModel, plan: Plan) -> str:
+    """The first device (smallest DSP count) whose share FIT['DSP'] holds the model's slowest plan."""
+    need = plan_dsp(m, replace(plan, cycles_per_image=MAX_BUDGET))
+    fits = sorted((v["DSP"], d) for d, v in DEVICES.items() if int(FIT["DSP"] * v["DSP"]) >= need)
+    return f"the smallest device that holds it: {fits[0][1]}" if fits else "no device in rtl/gen.py DEVICES holds it"
+
+
 def fit_plan(m: IntModel, plan: Plan) -> Plan:
-    """`plan` with the smallest cycle budget per image (<= its own) whose DSP estimate (engines: Parallel.dsp,
-    the other kernels: kernel_dsp) stays within plan.dsp: the fastest top that fits. The plan unchanged when
-    plan.dsp is None or even its own budget does not fit (then Yosys' count says by how much)."""
+    """The fastest plan that fits: `plan` with the smallest cycle budget per image, no smaller than fixed_cycles
+    (what the kernels without an engine take), whose DSP estimate (plan_dsp) stays within plan.dsp. The plan
+    unchanged when plan.dsp is None (its own budget, as given). NoFit when no budget fits."""
     if plan.dsp is None:
         return plan
     if plan.max_copies > 1:
         raise ValueError("a plan with copies of kernels is sized by its cycle budget alone (dsp=None)")
-    fixed = sum(kernel_dsp(m, op) for op in m.ops)
-    engines = [(op, e) for op in m.ops if (e := engine_shape(m, op)) is not None]
 
     def fits(budget: int) -> bool:
-        trial = replace(plan, cycles_per_image=budget)
         try:
-            used = sum(trial.lanes_for(op, e).dsp(e) for op, e in engines)
+            return plan_dsp(m, replace(plan, cycles_per_image=budget)) <= plan.dsp
         except ValueError:  # some engine cannot meet this budget at all
             return False
-        return fixed + used <= plan.dsp
-    lo, hi = 1, plan.cycles_per_image
-    if not fits(hi):
-        return plan
+    lo = hi = max(fixed_cycles(m), 1)
+    while not fits(hi):
+        if hi >= MAX_BUDGET:
+            raise NoFit(f"{m.arch} model: no plan fits {plan.dsp} DSP slices of the {plan.device} "
+                        f"({FIT['DSP']:.0%} of {DEVICES[plan.device]['DSP']}), not even at {MAX_BUDGET:,} cycles per "
+                        f"image; {_smallest_device(m, plan)}, or fewer or narrower layers")
+        lo, hi = hi + 1, min(2 * hi, MAX_BUDGET)
     while lo < hi:  # fits() is monotone: a larger budget never needs more slices
         mid = (lo + hi) // 2
         lo, hi = (lo, mid) if fits(mid) else (mid + 1, hi)
@@ -646,8 +723,8 @@ def fit_plan(m: IntModel, plan: Plan) -> Plan:
 
 
 def top_plan(m: IntModel, plan: Plan | None = None) -> Plan:
-    """The plan a top of `m` is built with: `plan` (default: 2,000 cycles per image within TOP_DSP slices)
-    fitted to its DSP budget."""
+    """The plan a top of `m` is built with: `plan`, or by default the fastest that fits the xc7z020's DSP slices
+    with the margin FIT leaves (TOP_DSP), fitted (fit_plan)."""
     return fit_plan(m, plan or Plan(dsp=TOP_DSP))
 
 
@@ -658,13 +735,13 @@ def kernel_params(m: IntModel, op: Op, plan: Plan, rom_dir: Path) -> dict:
         if (c * h * w) % ppb:
             raise ValueError(f"image of {c * h * w} pixels is not a whole number of {BUS_BITS}-bit beats")
         # its engine takes SIMD and MUL_SPLIT too
-        return patch_embed_params(m, op, plan.lanes_for(op, engine_shape(m, op)), rom_dir, ppb, plan.split_pairs)
+        return patch_embed_params(m, op, plan.lanes_for(op, engine_shape(m, op)), rom_dir, ppb, plan.packing)
     if op.op == "linear":
-        return linear_params(m, op, plan.lanes_for(op, engine_shape(m, op)), rom_dir, split_pairs=plan.split_pairs)
+        return linear_params(m, op, plan.lanes_for(op, engine_shape(m, op)), rom_dir, packing=plan.packing)
     if op.op == "conv" and pointwise(m, op):  # a linear over pixel tokens
         w = m.array(op, "weight")[:, :, 0, 0]
         return linear_params(m, op, plan.lanes_for(op, engine_shape(m, op)), rom_dir, weight=w,
-                             split_pairs=plan.split_pairs)
+                             packing=plan.packing)
     if op.op == "conv":
         return conv_params(m, op, plan, rom_dir)
     if op.op in REORDER_OPS:

@@ -30,6 +30,11 @@ THROUGH = {"residual_add": "m_axis",    # ready: a_valid && b_valid && (!m_valid
            "pool": "m_axis",            # ready: !full || !m_valid || m_ready
            "axis_broadcast": "s_axis",  # ready: &(taken | valid & ready); valid, data: wires from the input
            "axis_deal": "s_axis"}       # ready: the dealt way's ready; valid, data: wires from the input
+# modules whose input ready is a flip-flop (linear.v's rdy; patch_embed / image_tokens: a register and the RUN bit):
+# a ready path that reaches them from a THROUGH module ends there
+REGISTERED_READY = frozenset({"linear", "patch_embed", "image_tokens", "axis_register"})
+# modules whose output valid or data is logic (wires from the input, a ROM read, a word select), not flip-flops
+UNREGISTERED_OUTPUT = frozenset({"axis_broadcast", "axis_deal", "const_stream", "axis_unpack"})
 EXTERNAL = frozenset({"s_axis"})  # the top's own pixel port: a stream that is not declared inside
 
 

@@ -23,7 +23,7 @@ from ..quant.golden import tensor_shapes
 from ..quant.model_file import IntModel, Op
 from . import gen, layout
 from .gen import BUS_BITS, Plan, kernel_params, module_of
-from .netlist import THROUGH, End, Instance, Netlist
+from .netlist import REGISTERED_READY, THROUGH, UNREGISTERED_OUTPUT, End, Instance, Netlist
 from .registers import AXIL_PORTS
 
 # ports of each kernel's inputs, in the order of op.inputs
@@ -92,10 +92,10 @@ def _pixel_input(net: Top) -> dict[tuple[str, int], str]:
     if len(readers) != 1:
         raise ValueError(f"the image must be read by exactly one op, not {len(readers)}")
     c, h, w = m.input_shape
-    net.stream("s_axis", BUS_BITS)
-    net.stream("pixels", BUS_BITS)
-    net.add(Instance("batch_frames", "axis_batch",
-                     {"WIDTH": BUS_BITS, "IMAGE_BEATS": c * h * w * spec.PIXEL.bits // BUS_BITS},
+    beats = c * h * w * spec.PIXEL.bits // BUS_BITS
+    net.stream("s_axis", BUS_BITS, beats)
+    net.stream("pixels", BUS_BITS, beats)
+    net.add(Instance("batch_frames", "axis_batch", {"WIDTH": BUS_BITS, "IMAGE_BEATS": beats},
                      {"s_axis": "s_axis", "m_axis": "pixels"}, ".batch(batch)"))
     op, i = readers[0]
     if op.op == "patch_embed":  # reads the pixel bus itself
@@ -249,28 +249,54 @@ def insert_copies(net: Top) -> Top:
     return net
 
 
-def _needs_slice(policy: str, driver: End, reader: End) -> bool:
-    """Whether the stream from `driver` to `reader` gets a register slice under `policy` (Plan.register_slices)."""
-    if policy == "all":
-        return True
+def _needs_slice(net: Top, driver: End, reader: End) -> bool:
+    """Whether the stream from `driver` to `reader` gets a register slice under the plan's register_slices."""
+    policy = net.plan.register_slices
     if policy != "through":
-        return False
+        return policy == "all"
     d, r = driver.inst.module, reader.inst.module
-    return THROUGH.get(r) == "s_axis" or THROUGH.get(d) == "m_axis" or (d in THROUGH and r in THROUGH)
+    if d in THROUGH and r in THROUGH:
+        return True
+    if THROUGH.get(d) == "m_axis":  # its ready follows the reader's: a chain unless that is a flip-flop
+        return r not in REGISTERED_READY
+    if THROUGH.get(r) == "s_axis":  # ready from its readers and valid from its driver pass through it
+        outs = [s for port, s in reader.inst.ports.items() if port.startswith("m_")]
+        beyond = [e.inst.module for s in outs for x in (s if isinstance(s, list) else [s]) for e in net.readers(x)]
+        return d in UNREGISTERED_OUTPUT or any(b not in REGISTERED_READY for b in beyond)
+    return False
 
 
 def insert_register_slices(net: Top) -> Top:
     """An axis_register (`<stream>_slice`: valid, data and ready all from flip-flops, one cycle of latency, a beat
-    per cycle) on the streams Plan.register_slices names: "all", every stream between two instances; "through",
-    the side of each kernel that passes ready or valid through combinationally (netlist.THROUGH), so that no
-    combinational path runs through more than two instances; "none". The slice's output is `<stream>_reg`."""
-    policy = net.plan.register_slices
+    per cycle) on the streams Plan.register_slices names: "all", every stream between two instances; "none";
+    "through" (the default), on the cutting side (netlist.THROUGH) of each kernel that passes ready or valid
+    through combinationally, where the path would go on into the logic of the kernel beyond (whose ready is not
+    a flip-flop, or whose valid and data are not), and between two such kernels: no combinational path runs
+    through the logic of more than two instances. The slice's output is `<stream>_reg`."""
     for s in list(net.streams.values()):
         driver, readers = net.driver(s.name), net.readers(s.name)
-        if driver is None or len(readers) != 1 or not _needs_slice(policy, driver, readers[0]):
+        if driver is None or len(readers) != 1 or not _needs_slice(net, driver, readers[0]):
             continue
         out = net.stream(f"{s.name}_reg", s.bits, s.tokens)
         net.connect(readers[0], out)
         net.add(Instance(f"{s.name}_slice", "axis_register", {"WIDTH": s.bits}, {"s_axis": s.name, "m_axis": out}),
                 after=driver.inst.name)
     return net
+
+
+def annotate_cycles(net: Top) -> Top:
+    """Each kernel instance's steady-state cycles per image by the cycle model (gen.kernel_cycles; a copy's
+    share: its kernel's cycles over the copies) in its info["cycles_per_image"]: the top runs at the pace of
+    the largest (the streams between kernels take a token per cycle)."""
+    ops = {wire(op.name): op for op in net.model.ops}
+    for inst in net.instances.values():
+        name = inst.name.rsplit("_copy", 1)[0] if "copies" in inst.info else inst.name
+        if name in ops and inst.module == module_of(net.model, ops[name]):
+            inst.info["cycles_per_image"] = gen.kernel_cycles(net.model, ops[name], inst.params) / \
+                inst.info.get("copies", 1)
+    return net
+
+
+def top_cycles(instances: dict[str, dict]) -> float:
+    """The cycle model's cycles per image of a whole top (write_top's instances, annotate_cycles run)."""
+    return max(i["cycles_per_image"] for i in instances.values() if "cycles_per_image" in i)

@@ -86,3 +86,18 @@ def test_emitted_verilog_wires_vector_ports_and_unused_tlasts():
     # residual_add's b follows a's framing: its TLAST is named as unused, not connected
     assert ".s_axis_b_tdata(y_tdata)" in text and ".s_axis_b_tlast" not in text
     assert "wire unused_tlast = &{1'b0, y_tlast};" in text
+
+
+def test_no_slice_where_the_ready_path_ends_in_a_flip_flop():
+    """fc1 -> gelu -> fc2: gelu's ready follows fc2's, which is a register (linear.v's rdy): no chain, no slice;
+    before a layernorm (its ready is logic) the same gelu gets one."""
+    def chain(reader: str) -> set[str]:
+        net = Top(plan=Plan())
+        for name in ("h", "g"):
+            net.stream(name, 16)
+        net.add(Instance("fc1", "linear", {}, {"m_axis": "h"}))
+        net.add(Instance("gelu", "gelu", {}, {"s_axis": "h", "m_axis": "g"}))
+        net.add(Instance("next", reader, {}, {"s_axis": "g"}))
+        sliced = insert_register_slices(net).instances.values()
+        return {i.ports["s_axis"] for i in sliced if i.module == "axis_register"}
+    assert chain("linear") == set() and chain("layernorm") == {"g"}

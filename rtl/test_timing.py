@@ -50,3 +50,16 @@ def test_rom_parameters_keyed_by_contents(tmp_path):
     instances = {f"i{i}": {"module": "m", "params": {"ROM": rom}} for i, rom in enumerate(roms)}
     run_distinct(instances, tmp_path / "cache", tool, "t")
     assert len(calls) == 2
+
+
+def test_packed_pairs_are_placed_in_their_ecp5_form():
+    """A DSP48 plan's wide engine with packed pairs is placed split on the ECP5 and says what that leaves out;
+    narrow, split and depthwise engines and other kernels are placed as they are."""
+    from vitflow.rtl.timing import STAND_IN, ecp5_form
+
+    wide = {"module": "linear", "params": {"LANES": 48, "N_IN": 48}}
+    assert ecp5_form(wide) == {**wide, "params": {"LANES": 48, "N_IN": 48, "MUL_SPLIT": 1}, "stand_in": STAND_IN}
+    for same in ({"module": "linear", "params": {"LANES": 2}},
+                 {"module": "linear", "params": {"LANES": 48, "MUL_SPLIT": 1}},
+                 {"module": "conv", "params": {"LANES": 32, "DEPTHWISE": 1}}, {"module": "gelu", "params": {"N": 96}}):
+        assert ecp5_form(same) is same

@@ -7,19 +7,29 @@ stream, logits leave as 32-bit words with TLAST on the last, control/status on A
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from pathlib import Path
 
 from ..quant import spec
 from ..quant.golden import tensor_shapes
-from ..quant.model_file import IntModel
+from ..quant.model_file import IntModel, write_json_atomic
 from . import gen, layout
 from .gen import BUS_BITS, Plan
 from .netlist import Netlist, emit_body
-from .passes import insert_broadcasts, insert_copies, insert_register_slices, insert_skip_fifos, kernels
+from .passes import (
+    annotate_cycles,
+    insert_broadcasts,
+    insert_copies,
+    insert_register_slices,
+    insert_skip_fifos,
+    kernels,
+    top_cycles,
+)
 from .passes import wire as _wire  # noqa: F401 (the tests' name for it)
 from .registers import AXIL_PORTS, CTRL_BITS, REGISTERS  # noqa: F401 (re-exported: the driver reads them here)
 
-PASSES = (insert_broadcasts, insert_skip_fifos, insert_copies, insert_register_slices)  # in order, after kernels()
+# in order, after kernels()
+PASSES = (insert_broadcasts, insert_skip_fifos, insert_copies, insert_register_slices, annotate_cycles)
 
 
 def macs_per_image(m: IntModel) -> int:
@@ -87,4 +97,12 @@ def write_top(m: IntModel, out_dir: Path, plan: Plan | None = None) -> tuple[Pat
     out_dir.mkdir(parents=True, exist_ok=True)
     path = out_dir / "vit_accel.v"
     path.write_text(verilog(net, m.arch))
-    return path, net.report()
+    instances = net.report()
+    # beside the netlist, what the testbench checks it against: the cycle model's pace and the plan
+    write_json_atomic(model_file(path), {"cycles_per_image": top_cycles(instances), "plan": asdict(net.plan)})
+    return path, instances
+
+
+def model_file(top: Path) -> Path:
+    """The cycle model's figures of a top written by write_top (beside vit_accel.v)."""
+    return Path(top).with_name("vit_accel.model.json")

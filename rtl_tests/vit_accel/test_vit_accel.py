@@ -232,9 +232,13 @@ async def throughput(dut):
         times.append(cocotb.utils.get_sim_time(unit="ns") / CLOCK_NS)
     busy = await h.read("BUSY_CYCLES")
     per_image = (times[-1] - times[0]) / (len(images) - 1)
-    dut._log.info(f"latency {latency} cycles, {per_image:.1f} cycles/image")
+    # the cycle model's pace of this top (written beside it by write_top), where the caller names it
+    model = json.loads(Path(os.environ["VITFLOW_TOP_CYCLES"]).read_text())["cycles_per_image"] \
+        if os.environ.get("VITFLOW_TOP_CYCLES") else None
+    dut._log.info(f"latency {latency} cycles, {per_image:.1f} cycles/image (cycle model: {model})")
     _result("throughput", {"latency_cycles": latency, "cycles_per_image": round(per_image, 1),
-                           "busy_cycles": busy, "throughput_images": len(images)})
+                           "busy_cycles": busy, "throughput_images": len(images), "cycles_per_image_model": model})
+    assert model is None or abs(model / per_image - 1) <= 0.03, f"cycle model {model}, simulated {per_image:.1f}"
 
 
 def _result(part: str, values: dict):
@@ -254,11 +258,13 @@ def run_top(model_file: Path, images: int):
 
     from vitflow.quant.model_file import IntModel
     from vitflow.rtl.rtlsim import top_dir
+    from vitflow.rtl.top import model_file as cycle_model
     from vitflow.rtl.top import write_top
 
     m = IntModel.load(model_file)
     top, _ = write_top(m, top_dir(m))
-    env = {"IMAGES": str(images), "VITFLOW_TOP_MODEL": str(Path(model_file).resolve())}
+    env = {"IMAGES": str(images), "VITFLOW_TOP_MODEL": str(Path(model_file).resolve()),
+           "VITFLOW_TOP_CYCLES": str(cycle_model(top))}
     run("vit_accel", "test_vit_accel", {}, env, generated=[top])
 
 
