@@ -5,7 +5,7 @@ PY     := $(VENV)/bin/python
 VITFLOW := $(VENV)/bin/vitflow
 PYTEST_ARGS ?=
 
-.PHONY: install demo test test-slow train lint clean hls sim timing bitstream package report sweep scale
+.PHONY: install demo test test-slow train lint clean hls sim timing timing-whole bitstream package report sweep scale
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -52,6 +52,13 @@ sim: install
 # out of context): Fmax per instance, the top's clock, critical paths -> build/sim/ARCH/timing.json
 timing: install
 	for a in vit mobilevit swin; do $(VITFLOW) timing --arch $$a || exit 1; done
+
+# The whole vit top placed and routed in one piece on the ECP5-85F (not out of context; the fastest plan that fits
+# it, or WHOLE_CYCLES), an ECP5 bitstream (ecppack), beside the same plan's instances placed alone (worst of three
+# seeds) -> build/sim/vit/whole/whole.json, build/sim/vit/whole/pnr/vit_accel.bit. An hour or more on two cores.
+WHOLE_CYCLES ?=
+timing-whole: install
+	$(VITFLOW) timing --arch vit --whole $(if $(WHOLE_CYCLES),--cycles $(WHOLE_CYCLES))
 
 # build/report/REPORT.md + PNG plots: accuracy (measured here), the verification ladder, clock, cycles, images/s,
 # resources and host throughput read from the JSON reports of make hls / sim / timing and vitflow bench --out,

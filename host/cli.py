@@ -484,12 +484,18 @@ def cmd_sim(args) -> int:
 def cmd_timing(args) -> int:
     """Place and route of every kernel instance of the top (nextpnr-ecp5, out of context):
     build/sim/<name>/timing.json (name: ModelPaths.build_name)."""
-    from ..rtl.timing import TARGET_MHZ, run
+    from ..rtl.timing import TARGET_MHZ, run, run_whole
 
     paths = ModelPaths.resolve(args.arch, args.model)
     m = load_model(paths)
     name = paths.build_name(m.identity())
+    if args.cycles is not None and (not args.whole or args.cycles < 1):
+        raise UserError("--cycles N (N >= 1) goes with --whole")
     try:
+        if args.whole:
+            report = run_whole(m, Path(args.build_dir), name, args.cycles)
+            print(f"wrote {Path(args.build_dir) / name / 'whole' / 'whole.json'}")
+            return 0 if report["within_10_percent"] else 1
         report = run(m, Path(args.build_dir), name)
     except ValueError as e:
         raise hardware_error(name, e) from None
@@ -634,6 +640,9 @@ def build_parser() -> argparse.ArgumentParser:
     tm = sub.add_parser("timing", help="place and route of every kernel of the top, ECP5 out of context (make timing)")
     add_model_args(tm, data=False)
     tm.add_argument("--build-dir", default="build/sim")
+    tm.add_argument("--whole", action="store_true", help="the whole top placed and routed in one piece on the "
+                    "ECP5-85F (the fastest plan that fits it), a bitstream, beside its instances placed alone")
+    tm.add_argument("--cycles", type=int, help="with --whole: this plan's cycles per image instead")
     tm.set_defaults(func=cmd_timing)
 
     sc = sub.add_parser("scale", help="the top at a cycle budget below one instance per kernel (kernels in copies) "

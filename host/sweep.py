@@ -194,7 +194,8 @@ def hardware_task(config: dict, budget: int, model_file: bytes, settings: dict, 
     written into `work`, and what `settings` asks measured; Yosys counts for settings' device (default the
     xc7z020). A budget the generator cannot build is a result ('error'), not an exception."""
     from ..quant.model_file import IntModel
-    from ..rtl.gen import Plan, top_plan
+    from ..rtl.gen import Plan
+    from ..rtl.planner import top_plan
     from ..rtl.report import _resources
     from ..rtl.simulate import SIM_BUILD
     from ..rtl.synth import RESOURCES, synthesize_instances

@@ -17,6 +17,7 @@ import functools
 import math
 import os
 import threading
+import weakref
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
@@ -87,11 +88,19 @@ def run(m: IntModel, images: np.ndarray, keep: bool = False, fast: bool = True):
     return env if keep else env[m.output]
 
 
+_SHAPES: dict[int, tuple] = {}  # id(model) -> (a weak reference to it, its tensor_shapes)
+
+
 def tensor_shapes(m: IntModel) -> dict[str, tuple[int, ...]]:
-    """Per-image shape of every tensor, from a golden run on two blank images. Window- and patch-batched
-    tensors (golden [B*W, n, D]) get W as their leading dimension: (W, n, D); see hls.graph.windowed."""
-    env = run(m, np.zeros((2, *m.input_shape), np.uint8), keep=True, fast=False)
-    return {k: (v.shape[1:] if v.shape[0] == 2 else (v.shape[0] // 2, *v.shape[1:])) for k, v in env.items()}
+    """Per-image shape of every tensor, from a golden run on two blank images (once per model object: a loaded
+    model is not modified, and the generator asks hundreds of times). Window- and patch-batched tensors (golden
+    [B*W, n, D]) get W as their leading dimension: (W, n, D); see hls.graph.windowed."""
+    known = _SHAPES.get(id(m))
+    if known is None or known[0]() is not m:
+        env = run(m, np.zeros((2, *m.input_shape), np.uint8), keep=True, fast=False)
+        shapes = {k: (v.shape[1:] if v.shape[0] == 2 else (v.shape[0] // 2, *v.shape[1:])) for k, v in env.items()}
+        known = _SHAPES[id(m)] = (weakref.ref(m), shapes)
+    return dict(known[1])
 
 
 # ---- the fast path ----------------------------------------------------------------------------------------

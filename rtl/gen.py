@@ -30,7 +30,7 @@ XILINX_DEVICES = tuple(d for d, v in DEVICES.items() if v["family"] != "ecp5")  
 # the share of each resource a top may take by the estimate, leaving room for the board design's own logic (the
 # AXI DMA, interconnects, resets) and for Vivado to place it; Yosys' count checks the result
 FIT = {"LUT": 0.80, "FF": 0.80, "DSP": 0.95, "BRAM36": 0.90}
-# the DSP slices a top's plan may use by default (fit_plan)
+# the DSP slices a top's plan may use by default (rtl/planner.py)
 TOP_DSP = int(FIT["DSP"] * XC7Z020["DSP"])
 # families whose DSP slice multiplies a signed pair of 8-bit lanes in one (DSP48E1 25x18, DSP48E2 27x18): their
 # tops keep every signed pair packed (rtl/mul2.v), which costs no LUTs for the second lane
@@ -143,10 +143,10 @@ class Engine(NamedTuple):
 class Plan:
     """Parallelism per layer: MAC lanes and SIMD of each linear engine. Each engine gets the fewest DSP slices
     (then the fewest MACs per cycle, then the smallest SIMD) that meet the cycle budget per image;
-    `fit_plan` lowers the budget as far as the whole top's DSP estimate stays within `dsp`."""
+    rtl/planner.py finds the smallest budget whose estimates stay within the device (`dsp` and FIT)."""
 
     cycles_per_image: int = 2000
-    dsp: int | None = None  # DSP slices the top may use (fit_plan); None: the budget as given
+    dsp: int | None = None  # DSP slices the top may use (rtl/planner.py); None: the budget as given
     lanes: dict[str, int] = field(default_factory=dict)  # op name -> lanes, overriding the choice
     simd: dict[str, int] = field(default_factory=dict)   # op name -> SIMD, with a lanes override
     # copies of a kernel that may share its images (rtl/axis_deal.v / axis_gather.v; kernel_copies): 1 keeps
@@ -601,7 +601,7 @@ def engine_shape(m: IntModel, op: Op) -> Engine | None:
 def kernel_dsp(m: IntModel, op: Op) -> int:
     """DSP slices of an op's kernel outside the linear engine, as Yosys maps rtl/attention.v (a mul2 per pair
     of head elements for p * v, one for e * inv) and rtl/layernorm.v (its squarers: one slice); the rest have
-    no multiplier. An estimate that steers fit_plan; `vitflow sim`'s Yosys count is the measurement."""
+    no multiplier. An estimate that steers rtl/planner.py; `vitflow sim`'s Yosys count is the measurement."""
     if op.op == "attention":
         head_dim = tensor_shapes(m)[op.name][-1] // int(op.attrs["heads"])
         return -(-head_dim // 2) + 1
@@ -648,22 +648,6 @@ def kernel_cycles(m: IntModel, op: Op, params: dict) -> float:
     return max(tokens, *(layout.tokens(m, t, tensor_shapes(m)[t]) for t in op.inputs))
 
 
-def fixed_cycles(m: IntModel) -> int:
-    """Cycles per image of the slowest stage that no plan speeds up (one instance each): the kernels without an
-    engine (attention, layernorm, the token-per-cycle ones) and the convs' gathers. A plan whose engines are
-    faster than this spends DSP slices for nothing."""
-    import tempfile
-
-    worst = 0
-    with tempfile.TemporaryDirectory() as rom_dir:  # attention's and gelu's parameters write their ROMs
-        for op in m.ops:
-            if (engine := engine_shape(m, op)) is not None:
-                worst = max(worst, engine.tokens * engine.floor)
-            else:
-                worst = max(worst, kernel_cycles(m, op, kernel_params(m, op, Plan(), Path(rom_dir))))
-    return worst
-
-
 def kernel_copies(m: IntModel, op: Op, params: dict, plan: Plan) -> int:
     """Instances of the op's kernel in the top: 1, or (Plan.max_copies > 1, a COPYABLE op) as many as its
     cycles per image need to share the images within the budget (fewest_copies: at most max_copies)."""
@@ -672,60 +656,6 @@ def kernel_copies(m: IntModel, op: Op, params: dict, plan: Plan) -> int:
     if op.op not in COPYABLE:
         return 1
     return fewest_copies(-(-kernel_cycles(m, op, params) // plan.cycles_per_image), plan.max_copies)
-
-
-class NoFit(ValueError):
-    """No plan of the model fits the device: the one-line reason names what would fit."""
-
-
-MAX_BUDGET = 1 << 24  # cycles per image: past this a plan is not worth building
-
-
-def plan_dsp(m: IntModel, plan: Plan) -> int:
-    """The top's DSP estimate under `plan`: the engines' (Parallel.dsp) and the other kernels' (kernel_dsp)."""
-    engines = sum(plan.lanes_for(op, e).dsp(e, plan.packing) for op in m.ops
-                  if (e := engine_shape(m, op)) is not None)
-    return engines + sum(kernel_dsp(m, op) for op in m.ops)
-
-
-def _smallest_device(m: IntModel, plan: Plan) -> str:
-    """The first device (smallest DSP count) whose share FIT['DSP'] holds the model's slowest plan."""
-    need = plan_dsp(m, replace(plan, cycles_per_image=MAX_BUDGET))
-    fits = sorted((v["DSP"], d) for d, v in DEVICES.items() if int(FIT["DSP"] * v["DSP"]) >= need)
-    return f"the smallest device that holds it: {fits[0][1]}" if fits else "no device in rtl/gen.py DEVICES holds it"
-
-
-def fit_plan(m: IntModel, plan: Plan) -> Plan:
-    """The fastest plan that fits: `plan` with the smallest cycle budget per image, no smaller than fixed_cycles
-    (what the kernels without an engine take), whose DSP estimate (plan_dsp) stays within plan.dsp. The plan
-    unchanged when plan.dsp is None (its own budget, as given). NoFit when no budget fits."""
-    if plan.dsp is None:
-        return plan
-    if plan.max_copies > 1:
-        raise ValueError("a plan with copies of kernels is sized by its cycle budget alone (dsp=None)")
-
-    def fits(budget: int) -> bool:
-        try:
-            return plan_dsp(m, replace(plan, cycles_per_image=budget)) <= plan.dsp
-        except ValueError:  # some engine cannot meet this budget at all
-            return False
-    lo = hi = max(fixed_cycles(m), 1)
-    while not fits(hi):
-        if hi >= MAX_BUDGET:
-            raise NoFit(f"{m.arch} model: no plan fits {plan.dsp} DSP slices of the {plan.device} "
-                        f"({FIT['DSP']:.0%} of {DEVICES[plan.device]['DSP']}), not even at {MAX_BUDGET:,} cycles per "
-                        f"image; {_smallest_device(m, plan)}, or fewer or narrower layers")
-        lo, hi = hi + 1, min(2 * hi, MAX_BUDGET)
-    while lo < hi:  # fits() is monotone: a larger budget never needs more slices
-        mid = (lo + hi) // 2
-        lo, hi = (lo, mid) if fits(mid) else (mid + 1, hi)
-    return replace(plan, cycles_per_image=hi)
-
-
-def top_plan(m: IntModel, plan: Plan | None = None) -> Plan:
-    """The plan a top of `m` is built with: `plan`, or by default the fastest that fits the xc7z020's DSP slices
-    with the margin FIT leaves (TOP_DSP), fitted (fit_plan)."""
-    return fit_plan(m, plan or Plan(dsp=TOP_DSP))
 
 
 def kernel_params(m: IntModel, op: Op, plan: Plan, rom_dir: Path) -> dict:
@@ -775,6 +705,8 @@ class KernelCase:
         if self.module == "image_tokens":  # the pixel input of a conv-first model, not an op
             return image_tokens_params(m)
         op = next(o for o in m.ops if o.name == self.layer)
+        from .planner import top_plan
+
         plan = replace(top_plan(m), lanes={op.name: self.lanes} if self.lanes else {},
                        simd={op.name: self.simd} if self.simd else {})
         return kernel_params(m, op, plan, rom_dir)

@@ -278,3 +278,57 @@ def place_whole(top: Path, out_dir: Path, seed: int = 1, log=print) -> dict:
     return {"fmax_mhz": round(clock["achieved"], 1) if clock["achieved"] else None, "seed": seed,
             **_critical_path(report, sources_of), "ecp5_cells": util,
             "bitstream": str(out_dir / "vit_accel.bit"), "bitstream_bytes": (out_dir / "vit_accel.bit").stat().st_size}
+
+
+ECP5 = "lfe5um5g-85f"  # rtl/gen.py DEVICES: the device open tools place and route the whole top on
+
+
+def _whole_key(top: Path, seed: int) -> str:
+    """What a whole-top result depends on: the netlist, its ROM contents, every rtl/*.v, the seed, the tools."""
+    import hashlib
+
+    text = top.read_text()
+    h = hashlib.sha256(f"{text}{seed}{nextpnr_version()}".encode())
+    for rom in sorted(set(re.findall(r'"(/[^"]+\.hex)"', text))):
+        h.update(Path(rom).read_bytes())
+    for src in sorted(RTL.glob("*.v")):
+        h.update(src.read_bytes())
+    return h.hexdigest()[:16]
+
+
+def run_whole(model, sim_dir: Path, name: str, cycles: int | None = None, seed: int = 1, workers: int = 2,
+              log=print) -> dict:
+    """`vitflow timing --whole` / `make timing-whole`: the model's top for the ECP5-85F (the fastest plan that
+    fits it, or `cycles` per image) placed and routed in one piece and packed into a bitstream (place_whole,
+    cached by _whole_key), beside the same plan's instances placed alone (place_seeds: each at its worst seed).
+    Writes sim_dir/<name>/whole/whole.json; the whole clock within 10% of the per-instance minimum is what lets
+    the per-instance figure stand for a top that no open-tool device holds."""
+    from dataclasses import asdict
+
+    from ..quant.model_file import write_json_atomic
+    from .gen import Plan
+    from .planner import device_dsp, top_plan
+    from .top import write_top
+
+    plan = Plan(cycles_per_image=cycles, device=ECP5) if cycles else \
+        top_plan(model, Plan(dsp=device_dsp(ECP5), device=ECP5))
+    folder = Path(sim_dir) / name / "whole"
+    top, instances = write_top(model, folder / "top", plan)
+    cached = folder / f"pnr-{_whole_key(top, seed)}.json"
+    if cached.is_file():
+        whole = json.loads(cached.read_text())
+    else:
+        log(f"placing and routing the whole top ({plan.cycles_per_image} cycles per image) on the {ECP5}: an hour "
+            f"or more on two cores")
+        whole = place_whole(top, folder / "pnr", seed, log)
+        write_json_atomic(cached, whole)
+    alone = place_seeds(instances, Path(sim_dir) / "timing_cache", workers)
+    slowest = min(alone, key=lambda n: alone[n]["fmax_mhz"] or float("inf"))
+    minimum = alone[slowest]["fmax_mhz"]
+    report = {"device": DEVICE, "plan": asdict(plan), "whole": whole, "per_instance_minimum_mhz": minimum,
+              "slowest_instance": slowest, "ratio": round(whole["fmax_mhz"] / minimum, 3),
+              "within_10_percent": whole["fmax_mhz"] >= 0.9 * minimum}
+    write_json_atomic(folder / "whole.json", report)
+    log(f"whole top: {whole['fmax_mhz']} MHz; instances alone: {minimum} MHz at the slowest ({slowest}, worst of "
+        f"seeds {list(SEEDS)}); bitstream {whole['bitstream']}")
+    return report

@@ -213,4 +213,4 @@ def test_plan_lanes_and_simd():
             for simd in range(1, (1 if engine.depthwise else engine.n_in) + 1):
                 other = Parallel(lanes, simd)
                 if other.cycles_per_token(engine.n_in, engine.n_out) * engine.tokens <= budget:
-                    assert other.dsp(engine) >= par.dsp(engine), (arch, layer, other)
+                    assert other.dsp(engine, plan.packing) >= par.dsp(engine, plan.packing), (arch, layer, other)
