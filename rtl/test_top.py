@@ -15,14 +15,13 @@ from vitflow.rtl.gen import (
     XC7Z020,
     Parallel,
     engine_shape,
-    fixed_cycles,
     hex_words,
     kernel_dsp,
     kernel_params,
     module_of,
     pack_lanes,
-    top_plan,
 )
+from vitflow.rtl.planner import fixed_cycles, top_plan
 from vitflow.rtl.synth import synthesize
 from vitflow.rtl.top import Plan, _wire, macs_per_image, write_top
 
