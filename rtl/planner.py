@@ -96,6 +96,10 @@ def _reference(m: IntModel, plan: Plan) -> tuple[dict, dict]:
 
 
 ECP5_FILL = 0.90  # the share of an ECP5's cells a whole top may take: no board logic beside it, room to place
+# the LUT / FF estimates are within 5% of Yosys on the shipped tops (rtl/test_planner.py), some under: the planner
+# keeps this much more room, so that Yosys' count stays within FIT (swin at 3,584 cycles: 80.0% estimated,
+# 82.2% counted)
+ESTIMATE_ERROR = 1.05
 
 
 def capacity(plan: Plan) -> dict[str, float]:
@@ -105,7 +109,7 @@ def capacity(plan: Plan) -> dict[str, float]:
     device = DEVICES[plan.device]
     if device["family"] == "ecp5":
         return {"DSP": plan.dsp, **{k: ECP5_FILL * device[k] / cost.ECP5_CELLS[k] for k in ("LUT", "FF")}}
-    return {"DSP": plan.dsp, **{k: FIT[k] * device[k] for k in ("LUT", "FF")}}
+    return {"DSP": plan.dsp, **{k: FIT[k] * device[k] / ESTIMATE_ERROR for k in ("LUT", "FF")}}
 
 
 def fit_plan(m: IntModel, plan: Plan) -> Plan:

@@ -9,7 +9,7 @@ from vitflow.host.test_own_model import untrained_model_file
 from vitflow.quant.model_file import IntModel
 from vitflow.rtl import cost
 from vitflow.rtl.gen import FIT, TOP_DSP, XC7Z020, Plan
-from vitflow.rtl.planner import NoFit, capacity, fixed_cycles, plan_dsp, top_plan
+from vitflow.rtl.planner import ESTIMATE_ERROR, NoFit, capacity, fixed_cycles, plan_dsp, top_plan
 
 VIT_DIM64 = {"arch": "vit", "img_size": 8, "patch": 2, "dim": 64, "heads": 4, "depth": 2, "mlp_dim": 128}
 VIT_PATCH1 = {"arch": "vit", "img_size": 8, "patch": 1, "dim": 16, "heads": 2, "depth": 2, "mlp_dim": 32}
@@ -52,7 +52,7 @@ def test_a_model_that_fits_nothing_is_refused_in_one_line(models):
 
 def test_capacity_is_the_device_with_its_margins():
     caps = capacity(Plan(dsp=TOP_DSP))
-    assert caps == {"DSP": TOP_DSP, "LUT": FIT["LUT"] * XC7Z020["LUT"], "FF": FIT["FF"] * XC7Z020["FF"]}
+    assert caps == {"DSP": TOP_DSP, **{k: FIT[k] * XC7Z020[k] / ESTIMATE_ERROR for k in ("LUT", "FF")}}
 
 
 @pytest.mark.parametrize("arch, cycles", list(YOSYS))

@@ -53,13 +53,14 @@ def test_rom_parameters_keyed_by_contents(tmp_path):
 
 
 def test_packed_pairs_are_placed_in_their_ecp5_form():
-    """A DSP48 plan's wide engine with packed pairs is placed split on the ECP5 and says what that leaves out;
-    narrow, split and depthwise engines and other kernels are placed as they are."""
+    """A DSP48 plan's engine with packed pairs of signed elements is placed split on the ECP5 and says what that
+    leaves out; single-lane, unsigned, split and depthwise engines and other kernels are placed as they are."""
     from vitflow.rtl.timing import STAND_IN, ecp5_form
 
-    wide = {"module": "linear", "params": {"LANES": 48, "N_IN": 48}}
-    assert ecp5_form(wide) == {**wide, "params": {"LANES": 48, "N_IN": 48, "MUL_SPLIT": 1}, "stand_in": STAND_IN}
-    for same in ({"module": "linear", "params": {"LANES": 2}},
-                 {"module": "linear", "params": {"LANES": 48, "MUL_SPLIT": 1}},
+    packed = {"module": "linear", "params": {"LANES": 7, "SIMD": 3, "IN_SIGNED": 1}}
+    assert ecp5_form(packed) == {**packed, "params": {**packed["params"], "MUL_SPLIT": 1}, "stand_in": STAND_IN}
+    for same in ({"module": "linear", "params": {"LANES": 1, "IN_SIGNED": 1}},
+                 {"module": "patch_embed", "params": {"LANES": 3}},  # unsigned pixels: packed by the ECP5's rule too
+                 {"module": "linear", "params": {"LANES": 48, "MUL_SPLIT": 1, "IN_SIGNED": 1}},
                  {"module": "conv", "params": {"LANES": 32, "DEPTHWISE": 1}}, {"module": "gelu", "params": {"N": 96}}):
         assert ecp5_form(same) is same

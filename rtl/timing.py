@@ -152,23 +152,23 @@ STAND_IN = ("lane pairs packed for a DSP48 multiply (one slice, its internal pip
 
 
 def ecp5_form(inst: dict) -> dict:
-    """The instance as the ECP5 places it: an engine whose lane pairs a DSP48 plan packs (rtl/gen.py mul_split
-    "dsp48") where the ECP5's own packing ("wide") splits them is placed split, and says so (STAND_IN): an ECP5
-    builds a packed pair from two multipliers and an adder in one cycle, which a DSP48E1 does not."""
-    from .gen import mul_split
-
+    """The instance of a DSP48 plan (xc7, UltraScale+) as the ECP5 places it: an engine with packed pairs of signed
+    elements (rtl/gen.py mul_split "dsp48": one DSP48 multiply each) is placed split, and says so (STAND_IN): an
+    ECP5 builds a packed pair from two multipliers and an adder in one cycle, a path the DSP48 does not have.
+    Unsigned elements (pixels) are packed by the ECP5's own rule there too: placed as they are."""
     p = inst["params"]
-    if "LANES" not in p or p.get("MUL_SPLIT") or p.get("DEPTHWISE") or not mul_split(p["LANES"], p.get("SIMD", 1)):
+    if p.get("LANES", 1) < 2 or p.get("MUL_SPLIT") or p.get("DEPTHWISE") or not p.get("IN_SIGNED"):
         return inst
     return {**inst, "params": {**p, "MUL_SPLIT": 1}, "stand_in": STAND_IN}
 
 
-def place_seeds(instances: dict[str, dict], cache_dir: Path, workers: int = 2) -> dict[str, dict]:
-    """place_and_route of every distinct instance (its ECP5 form) with each of SEEDS (cached): each instance's
-    result at its worst seed, with every seed's Fmax beside it (`seeds`)."""
+def place_seeds(instances: dict[str, dict], cache_dir: Path, workers: int = 2, dsp48: bool = True) -> dict[str, dict]:
+    """place_and_route of every distinct instance with each of SEEDS (cached): each instance's result at its
+    worst seed, with every seed's Fmax beside it (`seeds`). `dsp48`: the top is a DSP48 plan's, its packed
+    engines placed in their ECP5 form (ecp5_form)."""
     from .synth import run_distinct
 
-    placed = {n: ecp5_form(i) for n, i in instances.items()}
+    placed = {n: ecp5_form(i) if dsp48 else i for n, i in instances.items()}
     runs = {seed: run_distinct(placed, cache_dir, partial(place_and_route, seed=seed),
                                f"ecp5-{DEVICE['speed']}" + (f"-seed{seed}" if seed != SEEDS[0] else ""), workers)
             for seed in SEEDS}
@@ -322,7 +322,7 @@ def run_whole(model, sim_dir: Path, name: str, cycles: int | None = None, seed: 
             f"or more on two cores")
         whole = place_whole(top, folder / "pnr", seed, log)
         write_json_atomic(cached, whole)
-    alone = place_seeds(instances, Path(sim_dir) / "timing_cache", workers)
+    alone = place_seeds(instances, Path(sim_dir) / "timing_cache", workers, dsp48=False)
     slowest = min(alone, key=lambda n: alone[n]["fmax_mhz"] or float("inf"))
     minimum = alone[slowest]["fmax_mhz"]
     report = {"device": DEVICE, "plan": asdict(plan), "whole": whole, "per_instance_minimum_mhz": minimum,
