@@ -257,7 +257,7 @@ def simulate(m, model: Path, top: Path, images: int, out: Path) -> dict:
 
     env = {"IMAGES": str(images), "VITFLOW_TOP_MODEL": str(model.resolve()), "VITFLOW_SIM": "verilator",
            "VITFLOW_SIM_RESULTS": str(out.resolve()), "COCOTB_TEST_FILTER": SIM_TESTS,
-           "VITFLOW_TOP_CYCLES": str(cycle_model(top).resolve())}
+           "VITFLOW_TOP_CYCLE_MODEL": str(cycle_model(top).resolve())}
     testbench = [str(tb / "vit_accel"), str(tb)]  # the runner hands this sys.path to the simulator's Python
     sys.path[:0] = testbench
     try:

@@ -134,7 +134,8 @@ class Netlist:
         return {i.name: {"module": i.module, **i.info, "params": i.params} for i in self.instances.values()}
 
 
-def _params(p: dict) -> str:
+def parameter_list(p: dict) -> str:
+    """A module instance's parameters as Verilog: .NAME(value), ..."""
     return ", ".join(f".{k}({verilog_literal(v)})" for k, v in p.items())
 
 
@@ -174,7 +175,8 @@ def emit_body(net: Netlist) -> tuple[list[str], list[str]]:
             if not inst.takes_tlast(port):
                 unused.append(f"{s}_tlast")
         pins = ", ".join(c for c in (", ".join(conns), inst.pins) if c)
-        body.append(f"    {inst.module} #({_params(inst.params)}) {inst.name} (.clk(clk), .rst({inst.reset}), {pins});")
+        body.append(f"    {inst.module} #({parameter_list(inst.params)}) {inst.name} "
+                    f"(.clk(clk), .rst({inst.reset}), {pins});")
     if unused:  # Verilator's lint leaves names with "unused" alone: the one place these are read
         body.append(f"    wire unused_tlast = &{{1'b0, {', '.join(unused)}}};")
     return decl, body

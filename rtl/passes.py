@@ -288,12 +288,11 @@ def annotate_cycles(net: Top) -> Top:
     """Each kernel instance's steady-state cycles per image by the cycle model (gen.kernel_cycles; a copy's
     share: its kernel's cycles over the copies) in its info["cycles_per_image"]: the top runs at the pace of
     the largest (the streams between kernels take a token per cycle)."""
-    ops = {wire(op.name): op for op in net.model.ops}
+    ops = {op.name: op for op in net.model.ops}
     for inst in net.instances.values():
-        name = inst.name.rsplit("_copy", 1)[0] if "copies" in inst.info else inst.name
-        if name in ops and inst.module == module_of(net.model, ops[name]):
-            inst.info["cycles_per_image"] = gen.kernel_cycles(net.model, ops[name], inst.params) / \
-                inst.info.get("copies", 1)
+        op = ops.get(inst.info.get("layer"))
+        if op is not None and inst.module == module_of(net.model, op):  # the op's kernel, not its const_stream
+            inst.info["cycles_per_image"] = gen.kernel_cycles(net.model, op, inst.params) / inst.info.get("copies", 1)
     return net
 
 

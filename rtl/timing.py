@@ -244,11 +244,16 @@ def run(model, sim_dir: Path, name: str, workers: int = 2, log=print) -> dict:
     return report
 
 
+def _top_roms(text: str) -> list[str]:
+    """The ROM files a generated top's parameters name (absolute paths, as rtl/gen.py writes them)."""
+    return sorted(set(re.findall(r'"(/[^"]+\.hex)"', text)))
+
+
 def _stage_top(top: Path, folder: Path) -> None:
     """The generated top, its ROM files and every rtl/*.v into `folder` (yowasp's tools see only their working
     folder), the top's absolute ROM paths made relative."""
     text = top.read_text()
-    for rom in sorted(set(re.findall(r'"(/[^"]+\.hex)"', text))):
+    for rom in _top_roms(text):
         shutil.copy(rom, folder / Path(rom).name)
         text = text.replace(f'"{rom}"', f'"{Path(rom).name}"')
     (folder / "vit_accel.v").write_text(text)
@@ -295,7 +300,7 @@ def _whole_key(top: Path, seed: int) -> str:
 
     text = top.read_text()
     h = hashlib.sha256(f"{text}{seed}{nextpnr_version()}".encode())
-    for rom in sorted(set(re.findall(r'"(/[^"]+\.hex)"', text))):
+    for rom in _top_roms(text):
         h.update(Path(rom).read_bytes())
     for src in sorted(RTL.glob("*.v")):
         h.update(src.read_bytes())

@@ -26,7 +26,7 @@ async def pace(dut):
     dut.rst.value = 1
     await ClockCycles(dut.clk, 4)
     dut.rst.value = 0
-    limit = max(c["model"] for c in cases) * (IMAGES + 4) * 2
+    limit = int(max(c["model"] for c in cases) * (IMAGES + 4) * 2)
     for _ in range(0, limit, 500):
         await ClockCycles(dut.clk, 500)
         if all(int(getattr(dut, f"images{i}").value) >= IMAGES for i in range(len(cases))):
@@ -47,7 +47,7 @@ async def pace(dut):
 
 def wrapper(net, cases: list[dict]) -> str:
     """Verilog of every case's instance between pace_sources and a pace_sink, the sinks' counters as ports."""
-    from vitflow.rtl.gen import verilog_literal
+    from vitflow.rtl.netlist import parameter_list
 
     ports, body = [], []
     for i, c in enumerate(cases):
@@ -68,29 +68,27 @@ def wrapper(net, cases: list[dict]) -> str:
                          + (f", .{port}_tlast({w}_tlast)" if inst.takes_tlast(port) else ""))
         if inst.pins:  # patch_embed, image_tokens: running, their frame flags not looked at
             conns.append(".enable(1'b1), .frame_begin(), .frame_ok(), .frame_error()")
-        params = ", ".join(f".{k}({verilog_literal(v)})" for k, v in inst.params.items())
-        body.append(f"    {inst.module} #({params}) dut{i} (.clk(clk), .rst(rst), {', '.join(conns)});")
+        body.append(f"    {inst.module} #({parameter_list(inst.params)}) dut{i} "
+                    f"(.clk(clk), .rst(rst), {', '.join(conns)});")
         ports.append(f"    output wire [31:0] images{i}, first_end{i}, last_end{i}")
     return ("`default_nettype none\nmodule pace_top (\n    input wire clk,\n    input wire rst,\n"
             + ",\n".join(ports) + "\n);\n" + "\n".join(body) + "\nendmodule\n`default_nettype wire\n")
 
 
 def pace_cases(net) -> list[dict]:
-    """The distinct kernel instances of a top and their model cycles per image (kernel_cycles)."""
-    from vitflow.rtl.gen import kernel_cycles
+    """The distinct kernel instances of a top and their model cycles per image (annotate_cycles' kernel_cycles)."""
     from vitflow.rtl.synth import _rom_file
 
-    ops = {op.name: op for op in net.model.ops}
     seen, cases = set(), []
     for inst in net.instances.values():
-        if "layer" not in inst.info or inst.module == "const_stream":
+        if "cycles_per_image" not in inst.info:  # not a kernel (const_stream, plumbing)
             continue
         key = (inst.module, tuple(sorted((k, v) for k, v in inst.params.items() if not _rom_file(v))))
         if key in seen:
             continue
         seen.add(key)
         cases.append({"instance": inst.name, "module": inst.module,
-                      "model": kernel_cycles(net.model, ops[inst.info["layer"]], inst.params)})
+                      "model": inst.info["cycles_per_image"]})
     return cases
 
 

@@ -233,8 +233,8 @@ async def throughput(dut):
     busy = await h.read("BUSY_CYCLES")
     per_image = (times[-1] - times[0]) / (len(images) - 1)
     # the cycle model's pace of this top (written beside it by write_top), where the caller names it
-    model = json.loads(Path(os.environ["VITFLOW_TOP_CYCLES"]).read_text())["cycles_per_image"] \
-        if os.environ.get("VITFLOW_TOP_CYCLES") else None
+    model = json.loads(Path(os.environ["VITFLOW_TOP_CYCLE_MODEL"]).read_text())["cycles_per_image"] \
+        if os.environ.get("VITFLOW_TOP_CYCLE_MODEL") else None
     dut._log.info(f"latency {latency} cycles, {per_image:.1f} cycles/image (cycle model: {model})")
     _result("throughput", {"latency_cycles": latency, "cycles_per_image": round(per_image, 1),
                            "busy_cycles": busy, "throughput_images": len(images), "cycles_per_image_model": model})
@@ -264,7 +264,7 @@ def run_top(model_file: Path, images: int):
     m = IntModel.load(model_file)
     top, _ = write_top(m, top_dir(m))
     env = {"IMAGES": str(images), "VITFLOW_TOP_MODEL": str(Path(model_file).resolve()),
-           "VITFLOW_TOP_CYCLES": str(cycle_model(top))}
+           "VITFLOW_TOP_CYCLE_MODEL": str(cycle_model(top))}
     run("vit_accel", "test_vit_accel", {}, env, generated=[top])
 
 
