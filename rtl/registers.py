@@ -1,5 +1,6 @@
 """The accelerator's control interface (rtl/accel_ctrl.v): its AXI-Lite register map, the CTRL bits and the
-AXI-Lite port list. The generator, the PYNQ driver and the board design read it from here."""
+AXI-Lite port list; and the board design's cell names and DMA configuration that the driver relies on. The
+generator, the PYNQ driver, the pynq stand-in and the board design read them from here."""
 
 # AXI-Lite register byte offsets of rtl/accel_ctrl.v (its header documents the bits); the testbench checks
 # every one against the RTL
@@ -13,3 +14,9 @@ AXIL_PORTS = (("input", 8, "awaddr"), ("input", 1, "awvalid"), ("output", 1, "aw
               ("output", 2, "bresp"), ("output", 1, "bvalid"), ("input", 1, "bready"),
               ("input", 8, "araddr"), ("input", 1, "arvalid"), ("output", 1, "arready"),
               ("output", 32, "rdata"), ("output", 2, "rresp"), ("output", 1, "rvalid"), ("input", 1, "rready"))
+
+# the board design (rtl/bitstream.py): cell names that become the overlay's attributes, and the AXI DMA's settings
+DMA = "axi_dma_0"
+ACCEL = "vit_accel_0"
+DMA_LENGTH_BITS = 26    # c_sg_length_width: a transfer holds at most 2**26 - 1 bytes (pynq reads it from the .hwh)
+DMA_MEMORY_BITS = 32    # c_m_axi_mm2s/s2mm_data_width: buffers aligned to 4 bytes (no data realignment engine)

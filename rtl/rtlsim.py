@@ -75,11 +75,13 @@ if os.environ.get("RTLSIM_IO"):  # inside the simulator only: cocotb collects th
 def logits(model_file: Path, images: np.ndarray, timeout_s: float = 600.0) -> tuple[np.ndarray, dict]:
     """int64 logits of uint8 images [N, C, H, W] from the simulated accelerator, and its counters (with the
     steady-state cycles per image of Board.cycles_per_image)."""
+    from .bitstream import write_standin_hwh
     from .simulate import run
     from .top import write_top
 
     m = IntModel.load(model_file)
     top = write_top(m, top_dir(m))[0]
+    write_standin_hwh(m, top)  # the overlay's cells, as the board design names them
     log = top.parent / "rtlsim.log"  # Verilator's and cocotb's output, kept out of the command's own
     with tempfile.TemporaryDirectory() as tmp:
         np.save(Path(tmp) / "images.npy", np.asarray(images, np.uint8))

@@ -71,10 +71,12 @@ module vit_accel (
     input  wire        s_axis_tvalid,
     output wire        s_axis_tready,
     input  wire        s_axis_tlast,    // on the last beat of a batch of BATCH images (default 1)
+    input  wire [{BUS_BITS // 8 - 1}:0] s_axis_tkeep,    // the DMA's byte enables: images are whole words, so not read
     output wire [{BUS_BITS - 1}:0] m_axis_tdata,   // logits, one int32 per beat
     output wire        m_axis_tvalid,
     input  wire        m_axis_tready,
     output wire        m_axis_tlast,    // on the last logit of a batch's last image (BATCH register)
+    output wire [{BUS_BITS // 8 - 1}:0] m_axis_tkeep,    // all ones: the DMA's S2MM counts bytes by it
 {axil_ports}
 );
     wire run, datapath_rst, frame_begin, frame_ok, frame_error, image_last, result_last;
@@ -84,6 +86,8 @@ module vit_accel (
 {chr(10).join(body)}
     // a result beat ends its image at `image_last`, and the output transfer when that image ended its batch
     assign m_axis_tlast = image_last && result_last;
+    assign m_axis_tkeep = {{{BUS_BITS // 8}{{1'b1}}}};
+    wire unused_tkeep = &s_axis_tkeep;  // a port of the interface, not of the datapath
 endmodule
 
 `default_nettype wire
