@@ -10,14 +10,20 @@ from pathlib import Path
 
 import numpy as np
 
+from ..build import build_dir
 from ..quant import golden
+from ..quant.golden import windowed
 from ..quant.model_file import IntModel, Op, write_json_atomic
 from .csim import Project, kernel_project, model_project
-from .graph import to_golden, windowed
+from .graph import to_golden
 
-BUILD_DIR = Path("build/hls")
 N_RANDOM = 1000
 
+
+
+def hls_build(*parts: str) -> Path:
+    """Where the HLS projects and reports go: <build>/hls (vitflow.build)."""
+    return build_dir("hls", *parts)
 
 def kernel_variants(m: IntModel) -> list[Op]:
     """One op per distinct kernel variant of the model (e.g. the head's raw-accumulator linear separately)."""
@@ -77,9 +83,10 @@ def synthesize(proj: Project) -> dict:
     return {"report": json.loads(json.dumps(report, default=str))}
 
 
-def run(models: dict[str, IntModel], images, labels, build_root: Path = BUILD_DIR, n_random: int = N_RANDOM,
+def run(models: dict[str, IntModel], images, labels, build_root: Path | None = None, n_random: int = N_RANDOM,
         log=print) -> dict:
-    """Every kernel variant and the whole model of each arch; writes build_root/report.json."""
+    """Every kernel variant and the whole model of each arch; writes build_root/report.json (default <build>/hls)."""
+    build_root = Path(build_root) if build_root else hls_build()
     report = {"kernels": [], "models": [], "synthesis": {}}
     for arch, m in models.items():
         build_dir = Path(build_root) / arch

@@ -47,15 +47,6 @@ def to_golden(x: np.ndarray, windowed: bool) -> np.ndarray:
     return x.reshape(-1, *x.shape[2:]) if windowed else x
 
 
-def windowed(m: IntModel, tensor: str) -> bool:
-    """Whether the golden model holds this tensor as [images * windows, n, D]."""
-    producers = {op.name: op for op in m.ops}
-    op = producers.get(tensor)
-    if op is None or op.op in ("window_reverse", "fold", "pool"):
-        return False
-    return op.op in ("window_partition", "unfold") or windowed(m, op.inputs[0])
-
-
 def _weighted(m: IntModel, op: Op, fmts, shapes, name: str):
     w, b, wf = m.array(op, "weight"), m.array(op, "bias"), op.attrs["w_frac"]
     in_frac = fmts[op.inputs[0]].frac

@@ -24,9 +24,9 @@ from ..quant import golden
 from ..quant import golden_kernels as K
 from ..quant.model_file import IntModel, write_json_atomic
 from ..quant.spec import PROB
+from .check import hls_build
 from .csim import DEFAULT_PRECISION, Project
 
-BUILD_DIR = Path("build/hls")
 N_IMAGES = 20  # digits test images: 1,920 softmax rows and 1,600 LayerNorm rows of the shipped vit
 KINDS = ("softmax", "layernorm")
 
@@ -194,9 +194,10 @@ def stock_input(kind: str, rows: Rows) -> np.ndarray:
     return rows.x * math.log(2) if kind == "softmax" else rows.x
 
 
-def run(m: IntModel, images: np.ndarray, build_root: Path = BUILD_DIR, log=print, out: Path | None = None) -> dict:
+def run(m: IntModel, images: np.ndarray, build_root: Path | None = None, log=print, out: Path | None = None) -> dict:
     """Our kernels and every stock configuration on the same rows; projects under build_root/stock/, the report
-    to `out` (default build_root/stock.json)."""
+    to `out` (default build_root/stock.json); build_root by default <build>/hls."""
+    build_root = Path(build_root) if build_root else hls_build()
     import hls4ml
 
     env = golden.run(m, images, keep=True)

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from vitflow.hls import stock
-from vitflow.hls.check import BUILD_DIR
+from vitflow.hls.check import hls_build
 from vitflow.host.backends import ModelPaths
 from vitflow.model.datasets import digits
 from vitflow.quant import golden
@@ -129,7 +129,7 @@ def test_stock_kernels_csim(tmp_path):
     """The four stock projects (cached under build/hls/stock like `vitflow hls --stock`'s) on 4 test images."""
     torch.set_num_threads(1)
     m = shipped("vit")
-    r = stock.run(m, digits().x_test[:4], BUILD_DIR, log=lambda _: None, out=tmp_path / "stock.json")
+    r = stock.run(m, digits().x_test[:4], hls_build(), log=lambda _: None, out=tmp_path / "stock.json")
     assert json.loads((tmp_path / "stock.json").read_text()) == json.loads(json.dumps(r))
     for k in r["kernels"].values():
         by = {x["config"]: x for x in k["results"]}
@@ -137,5 +137,5 @@ def test_stock_kernels_csim(tmp_path):
         assert by["hls4ml tuned"]["mean_abs_error"] < by["hls4ml default"]["mean_abs_error"]
     sm = {x["config"]: x for x in r["kernels"]["softmax"]["results"]}
     assert sm["hls4ml tuned"]["max_abs_error"] < 0.02 and sm["ours"]["argmax_agreement"] > 0.95
-    again = stock.run(m, digits().x_test[:4], BUILD_DIR, log=lambda _: None, out=tmp_path / "stock.json")
+    again = stock.run(m, digits().x_test[:4], hls_build(), log=lambda _: None, out=tmp_path / "stock.json")
     assert not any(x.get("rebuilt") for k in again["kernels"].values() for x in k["results"])  # cached

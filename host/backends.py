@@ -17,14 +17,10 @@ from typing import Callable
 
 import numpy as np
 
-BUILD = Path("build")
-HLS_BUILD = BUILD / "hls"
-ONNX_BUILD = BUILD / "onnx"
+from ..build import build_dir
+from .errors import UserError  # noqa: F401 (re-exported: the name every command catches)
+
 PRETRAINED = Path(__file__).resolve().parent.parent / "model" / "pretrained"
-
-
-class UserError(ValueError):
-    """Bad input from the user: reported as one line, exit code 2."""
 
 
 @dataclass
@@ -126,7 +122,7 @@ class CsimBackend(GoldenBackend):
         from ..hls.csim import model_project
 
         # where `vitflow hls` builds it (its project is reused): build/hls/ARCH, or build/hls/NAME/ARCH
-        root = HLS_BUILD if paths.shipped else HLS_BUILD / paths.build_name(self.model.identity())
+        root = build_dir("hls") if paths.shipped else build_dir("hls", paths.build_name(self.model.identity()))
         self.project = model_project(self.model, root / self.arch)
 
     def logits(self, images):
@@ -168,7 +164,7 @@ class OnnxBackend(Backend):
 
     name, integer = "onnxruntime", False
 
-    def __init__(self, paths: ModelPaths, build: Path = ONNX_BUILD):
+    def __init__(self, paths: ModelPaths, build: Path | None = None):
         import hashlib
         import json
 
@@ -177,7 +173,7 @@ class OnnxBackend(Backend):
         if not paths.checkpoint.is_file():
             raise UserError(f"checkpoint {paths.checkpoint} not found: the float model comes from a checkpoint")
         digest = hashlib.sha256(paths.checkpoint.read_bytes()).hexdigest()[:16]
-        path = Path(build) / f"{paths.checkpoint.stem}-{digest}.onnx"
+        path = Path(build or build_dir("onnx")) / f"{paths.checkpoint.stem}-{digest}.onnx"
         info = path.with_suffix(".json")
         if not (path.is_file() and info.is_file()):
             require("onnxruntime", ("torch",), "to export the float model to ONNX once")
@@ -228,7 +224,7 @@ class RtlsimBackend(ModelFileBackend):
         import json
 
         super().__init__(paths)
-        timing = timing or BUILD / "sim" / paths.build_name(self.model.identity()) / "timing.json"
+        timing = timing or build_dir("sim", paths.build_name(self.model.identity()), "timing.json")
         self.paths, self.counters = paths, {}
         top = json.loads(timing.read_text())["top"] if timing.is_file() else {}
         self.clock_mhz = top.get("xc7z020_clock_mhz") or top.get("clock_mhz")

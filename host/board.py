@@ -24,7 +24,7 @@ import numpy as np
 from ..quant.model_file import IntModel
 from ..rtl.registers import ACCEL, CTRL_BITS, DMA, REGISTERS
 from . import axi_dma
-from .backends import UserError
+from .errors import UserError
 
 MAX_BATCH = 1024             # images per DMA transfer (the BATCH register is 16 bits; buffers stay small)
 SETTLE_S = 0.1               # how long a DMA channel may take to halt, start, or leave its soft reset

@@ -7,26 +7,25 @@ dependency is imported inside the command or backend that needs it.
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import os
 import sys
 import time
 from pathlib import Path
 
-# NumPy's BLAS single-threaded (unless set): the golden model parallelizes over image chunks itself, and BLAS
-# threads on its small matrices cost more than they bring (up to 50x on a busy machine). Before NumPy loads.
-for _var in ("OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "VECLIB_MAXIMUM_THREADS"):
-    os.environ.setdefault(_var, "1")
+import numpy as np
 
-import numpy as np  # noqa: E402
-
-from ..model.config import ARCHS  # noqa: E402
-from ..model.datasets import DATASETS  # noqa: E402
-from ..quant.spec import WEIGHT_BITS_CHOICES  # noqa: E402
-from ..rtl.gen import XILINX_DEVICES  # noqa: E402
-from ..rtl.timing import TARGET_MHZ  # noqa: E402
-from .accelerator import MIN_PROBABILITY  # noqa: E402
-from .backends import BACKENDS, INTEGER_BACKENDS, ModelPaths, UserError, missing, open_backend  # noqa: E402
+from ..build import ENV as BUILD_ENV
+from ..build import build_dir
+from ..model.config import ARCHS, SHAPE_FIELDS
+from ..model.datasets import DATASETS
+from ..quant.spec import WEIGHT_BITS_CHOICES
+from ..rtl.gen import XILINX_DEVICES
+from ..rtl.timing import TARGET_MHZ
+from .accelerator import MIN_PROBABILITY
+from .backends import BACKENDS, INTEGER_BACKENDS, ModelPaths, UserError, missing, open_backend
+from .inputs import load_model, load_test_split
 
 EXIT_USAGE = 2
 
@@ -36,9 +35,10 @@ class Parser(argparse.ArgumentParser):
         self.exit(EXIT_USAGE, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
 
 
-def add_model_args(p, data: bool = True, bitstream: bool = False):
+def add_model_args(p, data: bool = True, bitstream: bool = False, model: bool = True):
     p.add_argument("--arch", choices=ARCHS, default="vit", help="architecture of the shipped model (default vit)")
-    p.add_argument("--model", help="model file (.npz) or checkpoint (.pt); its pair is looked for beside it")
+    if model:
+        p.add_argument("--model", help="model file (.npz) or checkpoint (.pt); its pair is looked for beside it")
     if bitstream:
         p.add_argument("--bitstream", help="board backend: the overlay (.bit, its .hwh beside it) built for the model")
     if data:
@@ -47,7 +47,19 @@ def add_model_args(p, data: bool = True, bitstream: bool = False):
 
 
 # ModelConfig fields settable on `vitflow train` (image size, channels and classes come from the data set)
-SHAPE_FLAGS = ("dim", "depth", "heads", "mlp_dim", "patch", "window", "channels", "weight_bits")
+
+
+def counting(least: int):
+    """An argparse type: an integer >= least."""
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected an integer, got '{text}'") from None
+        if value < least:
+            raise argparse.ArgumentTypeError(f"expected an integer >= {least}, got {value}")
+        return value
+    return parse
 
 
 def int_list(text: str) -> tuple[int, ...]:
@@ -73,17 +85,6 @@ def add_shape_args(p):
     p.add_argument("--weight-bits", type=int, choices=WEIGHT_BITS_CHOICES, help="weights int8 (default) or int4")
 
 
-def load_test_split(args, input_shape):
-    from ..model.datasets import load_dataset
-
-    data = load_dataset(args.dataset, args.data_dir)
-    if list(data.x_test.shape[1:]) != list(input_shape):
-        raise UserError(f"the model takes images of shape {input_shape}, data set {data.name} has "
-                        f"{list(data.x_test.shape[1:])}: train a model for it with `vitflow train --dataset`")
-    n = len(data.x_test) if args.limit is None else min(args.limit, len(data.x_test))
-    return data, data.x_test[:n], data.y_test[:n]
-
-
 def model_paths(args) -> ModelPaths:
     paths = ModelPaths.resolve(args.arch, args.model)
     if getattr(args, "bitstream", None):
@@ -91,19 +92,6 @@ def model_paths(args) -> ModelPaths:
     if paths.model_file.is_file():
         load_model(paths)  # its shape checked before a backend builds anything on it
     return paths
-
-
-def load_model(paths: ModelPaths):
-    """The model file of `paths`, its config checked as `vitflow train` checks a new one (model/config.py)."""
-    from ..model.config import config_of_model_file
-    from ..quant.model_file import IntModel
-
-    if not paths.model_file.is_file() and paths.checkpoint.is_file():
-        raise UserError(f"no model file beside {paths.checkpoint}: write it with "
-                        f"`vitflow export --checkpoint {paths.checkpoint}`")
-    m = IntModel.load(paths.model_file)
-    config_of_model_file(m.config, str(paths.model_file))
-    return m
 
 
 def hardware_error(name: str, e: ValueError) -> UserError:
@@ -140,7 +128,7 @@ def cmd_eval(args) -> int:
     if args.dataset in PICTURE_SETS:
         data, x, y, content = picture_split(args, paths, backend.input_shape)
     else:
-        (data, x, y), content = load_test_split(args, backend.input_shape), None
+        (data, x, y), content = load_test_split(args.dataset, args.data_dir, args.limit, backend.input_shape), None
     x = backend.check(x)
     t0 = time.perf_counter()
     logits = backend.logits(x)
@@ -183,46 +171,21 @@ def shape_values(args) -> dict:
     from ..model.config import read_config_file
 
     values = read_config_file(args.config) if args.config else {}
-    values.update({k: getattr(args, k) for k in ("arch", *SHAPE_FLAGS) if getattr(args, k) is not None})
+    values.update({k: getattr(args, k) for k in ("arch", *SHAPE_FIELDS) if getattr(args, k) is not None})
     return values
 
 
 def cmd_train(args) -> int:
-    from ..model.config import config_for_data
     from ..model.datasets import load_dataset
-    from ..model.train import TrainConfig, save_checkpoint, train
-    from ..quant import golden
-    from ..quant.export import brevitas_int_logits, export_int_model, export_qonnx
+    from .training import train_model
 
     values = shape_values(args)  # a bad config file is refused before the data set loads
     data = load_dataset(args.dataset, args.data_dir)
-    # the arch's defaults, the data set's image (and patch), then the values: refused here, before training,
-    # with one line saying what to change, when the flow cannot build the shape
-    cfg = config_for_data(values, data.in_chans, data.img_size, data.num_classes, data.patch)
-    tc = TrainConfig(**{k: v for k, v in (("float_epochs", args.float_epochs), ("qat_epochs", args.qat_epochs),
-                                          ("seed", args.seed)) if v is not None})
-    t0 = time.perf_counter()
-    try:
-        fmodel, qmodel, metrics = train(cfg, data, tc, progress=not args.quiet)
-    except ValueError as e:  # a shape config.validate let through: still one line
-        raise UserError(f"cannot build {cfg.arch} for {data.name}: {e}") from None
-    im = export_int_model(qmodel)
-    g = golden.run(im, data.x_test)
-    b = brevitas_int_logits(qmodel, data.x_test, im.formats()[im.output].frac)
-    meta = {"dataset": data.name, "train_seconds": round(time.perf_counter() - t0, 1), **metrics,
-            "golden_accuracy": float((g.argmax(1) == data.y_test).mean()),
-            "golden_vs_brevitas_mismatches": int((g != b).any(1).sum()), "n_test": int(len(data.y_test)),
-            "train_config": tc.__dict__}
-    im.meta.update(meta)
-    out = Path(args.out) if args.out else Path("build/models") / cfg.arch
-    save_checkpoint(out.with_suffix(".pt"), cfg, fmodel, qmodel, meta)
-    im.save(out.with_suffix(".npz"))
-    if args.qonnx:
-        export_qonnx(qmodel, out.with_suffix(".onnx"))
-    print(json.dumps({"arch": cfg.arch, "config": cfg.to_json(),
-                      **{k: v for k, v in meta.items() if k != "train_config"},
-                      "checkpoint": str(out.with_suffix(".pt")), "model_file": str(out.with_suffix(".npz"))}))
-    return 1 if meta["golden_vs_brevitas_mismatches"] else 0
+    given = {"float_epochs": args.float_epochs, "qat_epochs": args.qat_epochs, "seed": args.seed}
+    report = train_model(values, data, Path(args.out) if args.out else None,
+                         {k: v for k, v in given.items() if v is not None}, args.qonnx, progress=not args.quiet)
+    print(json.dumps(report))
+    return 1 if report["golden_vs_brevitas_mismatches"] else 0
 
 
 def cmd_export(args) -> int:
@@ -270,8 +233,7 @@ def cmd_infer(args) -> int:
 
 def bench_images(args, input_shape) -> tuple[np.ndarray, np.ndarray]:
     """--images N of the test split (cycled when N is larger than the split)."""
-    _, x, y = load_test_split(argparse.Namespace(dataset=args.dataset, data_dir=args.data_dir, limit=None),
-                              input_shape)
+    _, x, y = load_test_split(args.dataset, args.data_dir, None, input_shape)
     n = args.images or len(x)
     idx = np.arange(n) % len(x)
     return x[idx], y[idx]
@@ -414,10 +376,10 @@ def cmd_hls(args) -> int:
         paths = ModelPaths.resolve(args.arch, args.model)
         m = load_model(paths)
         models = {m.arch: m}
-        root = Path(args.build_dir) / paths.build_name(m.identity())
+        root = build_dir("hls", paths.build_name(m.identity()))
     else:
         models = {a: load_model(ModelPaths.resolve(a, None)) for a in (ARCHS if args.arch == "all" else (args.arch,))}
-        root = Path(args.build_dir)
+        root = build_dir("hls")
     data = load_dataset(args.dataset, args.data_dir)
     for arch, m in models.items():
         if list(data.x_test.shape[1:]) != list(m.input_shape):
@@ -471,13 +433,13 @@ def cmd_sim(args) -> int:
         [ModelPaths.resolve(a, None) for a in (ARCHS if args.arch == "all" else (args.arch,))]
     files = {paths.build_name(load_model(paths).identity()): paths.model_file for paths in chosen}
     try:
-        report = run(files, Path(args.build_dir), synth=not args.no_synth, full=args.full, kernels=not args.model)
+        report = run(files, build_dir("sim"), synth=not args.no_synth, full=args.full, kernels=not args.model)
     except ValueError as e:
         raise hardware_error(", ".join(files), e) from None
     bad = report["testbench_exit_code"] != 0 or any(k["mismatches"] for k in report["kernels"]) or \
         any(t.get("mismatches", 1) for t in report["tops"].values())
-    tops = [Path(args.build_dir) / name / "report.json" for name in files]
-    print(f"wrote {Path(args.build_dir) / 'report.json'}, {', '.join(map(str, tops))}")
+    tops = [build_dir("sim", name, "report.json") for name in files]
+    print(f"wrote {', '.join(map(str, ([] if args.model else [build_dir('sim', 'report.json')]) + tops))}")
     return 1 if bad else 0
 
 
@@ -493,13 +455,13 @@ def cmd_timing(args) -> int:
         raise UserError("--cycles N (N >= 1) goes with --whole")
     try:
         if args.whole:
-            report = run_whole(m, Path(args.build_dir), name, args.cycles)
-            print(f"wrote {Path(args.build_dir) / name / 'whole' / 'whole.json'}")
+            report = run_whole(m, build_dir("sim"), name, args.cycles)
+            print(f"wrote {build_dir('sim', name, 'whole', 'whole.json')}")
             return 0 if report["within_10_percent"] else 1
-        report = run(m, Path(args.build_dir), name)
+        report = run(m, build_dir("sim"), name)
     except ValueError as e:
         raise hardware_error(name, e) from None
-    print(f"wrote {Path(args.build_dir) / name / 'timing.json'}")
+    print(f"wrote {build_dir('sim', name, 'timing.json')}")
     return 1 if report["top"]["clock_mhz"] < TARGET_MHZ else 0
 
 
@@ -517,9 +479,10 @@ def cmd_sweep(args) -> int:
     axes, settings = sweep.grid_axes(values)
     settings = replace(settings, synth=not args.no_synth, sim_images=args.sim, timing=args.timing)
     name = args.name or (Path(args.config).stem if args.config else "sweep")
-    report = sweep.run(name, axes, settings, Path(args.out_dir), args.workers, args.ray, progress=not args.quiet)
+    sweep_root = Path(args.out_dir) if args.out_dir else build_dir("sweep")
+    report = sweep.run(name, axes, settings, sweep_root, args.workers, args.ray, progress=not args.quiet)
     print("\n".join(sweep.summary(report)))
-    print(f"wrote {Path(args.out_dir) / name / 'sweep.json'}")
+    print(f"wrote {sweep_root / name / 'sweep.json'}")
     return 1 if sweep.bad(report) else 0
 
 
@@ -533,7 +496,8 @@ def cmd_scale(args) -> int:
     paths = ModelPaths.resolve(args.arch, args.model)
     name = paths.build_name(load_model(paths).identity())
     path, report = scale.run(paths.model_file, name, args.cycles, args.device, args.sim, args.timing,
-                             Path(args.out_dir), args.max_copies, args.target_mhz)
+                             Path(args.out_dir) if args.out_dir else build_dir("scale"), args.max_copies,
+                             args.target_mhz)
     print("\n".join(scale.summary(report)))
     print(f"wrote {path}")
     return 1 if scale.bad(report) else 0
@@ -547,14 +511,14 @@ def cmd_bitstream(args) -> int:
     paths = ModelPaths.resolve(args.arch, args.model)
     m = load_model(paths)
     name = paths.build_name(m.identity())
-    out = Path(args.out) if args.out else BOARD_DIR if paths.shipped and m.arch == "vit" else BOARD_DIR / name
+    board = build_dir("board")
+    out = Path(args.out) if args.out else board if paths.shipped and m.arch == "vit" else board / name
     try:
         return build(m, out, args.clock_mhz)
     except ValueError as e:
         raise hardware_error(name, e) from None
 
 
-BOARD_DIR = Path("build/board")
 
 
 def cmd_report(args) -> int:
@@ -564,7 +528,7 @@ def cmd_report(args) -> int:
 
     if args.model and args.arch != "all":
         raise UserError("--model names one model: omit --arch")
-    summary = run(targets_for(args.arch, args.model), Path(args.build_dir), Path(args.out), args.dataset,
+    summary = run(targets_for(args.arch, args.model), build_dir(), Path(args.out or build_dir("report")), args.dataset,
                   args.data_dir)
     if args.json:
         print(json.dumps(summary))
@@ -575,15 +539,18 @@ def cmd_report(args) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--build-dir", help=f"the build folder of every command (default ${BUILD_ENV}, else ./build)")
     p = Parser(prog="vitflow", description="Tiny ViTs from PyTorch to bit-exact integer hardware.")
     sub = p.add_subparsers(dest="cmd", required=True, parser_class=Parser)
+    sub.add_parser = functools.partial(sub.add_parser, parents=[common])  # every command takes --build-dir
 
     t = sub.add_parser("train", help="float training + Brevitas QAT; writes checkpoint and model file")
-    add_model_args(t)
+    add_model_args(t, model=False)
     add_shape_args(t)
-    t.add_argument("--float-epochs", type=int)
-    t.add_argument("--qat-epochs", type=int)
-    t.add_argument("--seed", type=int)
+    t.add_argument("--float-epochs", type=counting(1))
+    t.add_argument("--qat-epochs", type=counting(1))
+    t.add_argument("--seed", type=counting(0))
     t.add_argument("--out", help="output prefix (default build/models/ARCH): writes PREFIX.pt and PREFIX.npz")
     t.add_argument("--qonnx", action="store_true", help="also write PREFIX.onnx (QONNX, cleaned)")
     t.add_argument("--quiet", action="store_true", help="no progress bars")
@@ -593,7 +560,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_model_args(e, bitstream=True)
     e.add_argument("--backend", choices=BACKENDS, default="golden")
     e.add_argument("--check", choices=INTEGER_BACKENDS, help="count images whose integer logits differ")
-    e.add_argument("--limit", type=int, help="first N test images only")
+    e.add_argument("--limit", type=counting(1), help="first N test images only")
     e.add_argument("--json", action="store_true", help="print one JSON object")
     e.set_defaults(func=cmd_eval)
 
@@ -621,9 +588,8 @@ def build_parser() -> argparse.ArgumentParser:
                                    "shipped model of --arch")
     h.add_argument("--dataset", choices=DATASETS, default="digits", help="test images of the whole-model check")
     h.add_argument("--data-dir", help="folder with the MNIST IDX files or CIFAR-10 python batches")
-    h.add_argument("--limit", type=int, help="first N test images for the whole-model check")
-    h.add_argument("--random", type=int, help="random vectors per kernel (default 1,000), plus edge vectors")
-    h.add_argument("--build-dir", default="build/hls")
+    h.add_argument("--limit", type=counting(1), help="first N test images for the whole-model check")
+    h.add_argument("--random", type=counting(1), help="random vectors per kernel (default 1,000), plus edge vectors")
     h.add_argument("--stock", action="store_true", help="instead: hls4ml's stock Softmax and LayerNorm (default and "
                    "tuned) beside our kernels on the model's own tensors, vs float (stock.json; --limit: test images, "
                    "default 20)")
@@ -632,33 +598,31 @@ def build_parser() -> argparse.ArgumentParser:
     r = sub.add_parser("sim", help="RTL testbenches vs golden + Yosys resources (make sim)")
     r.add_argument("--arch", choices=ARCHS + ("all",), default="all", help="the shipped models' tops to test")
     r.add_argument("--model", help="model file (.npz) or checkpoint (.pt): test its top (not the kernels')")
-    r.add_argument("--build-dir", default="build/sim")
     r.add_argument("--no-synth", action="store_true", help="skip Yosys")
     r.add_argument("--full", action="store_true", help="also the whole digits test set through vit_accel (slow)")
     r.set_defaults(func=cmd_sim)
 
     tm = sub.add_parser("timing", help="place and route of every kernel of the top, ECP5 out of context (make timing)")
     add_model_args(tm, data=False)
-    tm.add_argument("--build-dir", default="build/sim")
     tm.add_argument("--whole", action="store_true", help="the whole top placed and routed in one piece on the "
                     "ECP5-85F (the fastest plan that fits it), a bitstream, beside its instances placed alone")
-    tm.add_argument("--cycles", type=int, help="with --whole: this plan's cycles per image instead")
+    tm.add_argument("--cycles", type=counting(1), help="with --whole: this plan's cycles per image instead")
     tm.set_defaults(func=cmd_timing)
 
     sc = sub.add_parser("scale", help="the top at a cycle budget below one instance per kernel (kernels in copies) "
                                       "for a large device: Yosys, simulation vs golden, clock (make scale)")
     add_model_args(sc, data=False)
-    sc.add_argument("--cycles", type=int, default=200, help="cycle budget per image (default 200)")
+    sc.add_argument("--cycles", type=counting(1), default=200, help="cycle budget per image (default 200)")
     sc.add_argument("--device", choices=sorted(XILINX_DEVICES), default="xcvu9p",
                     help="the device Yosys maps to and counts against (default xcvu9p)")
-    sc.add_argument("--max-copies", type=int, default=16, help="most copies of one kernel (default 16)")
-    sc.add_argument("--sim", type=int, default=20, metavar="N",
+    sc.add_argument("--out-dir", help="where its folder goes (default BUILD/scale)")
+    sc.add_argument("--max-copies", type=counting(1), default=16, help="most copies of one kernel (default 16)")
+    sc.add_argument("--sim", type=counting(0), default=20, metavar="N",
                     help="test images through the simulated top, + 3 edge images (default 20; 0: no simulation)")
     sc.add_argument("--timing", action="store_true", help="place and route every instance: the clock and images/s")
     sc.add_argument("--target-mhz", type=float, default=TARGET_MHZ, metavar="MHZ",
                     help=f"with --timing, an instance placed below this is placed again with the next seeds "
                          f"(default {TARGET_MHZ:g}, as vitflow timing)")
-    sc.add_argument("--out-dir", default="build/scale")
     sc.set_defaults(func=cmd_scale)
 
     bs = sub.add_parser("bitstream", help="Vivado project (PYNQ-Z2: PS7 + AXI DMA + vit_accel); builds it with vivado")
@@ -671,9 +635,11 @@ def build_parser() -> argparse.ArgumentParser:
     add_model_args(b, bitstream=True)
     b.add_argument("--backends", help=f"comma-separated (default: all: {','.join(BACKENDS)}); "
                                       "those that cannot run here are listed as skipped")
-    b.add_argument("--images", type=int, help="images per batch (default: the whole test split; cycled beyond it)")
-    b.add_argument("--repeat", type=int, default=5, help="rounds; each figure is the median (default 5)")
-    b.add_argument("--latency-images", type=int, default=20, help="batches of 1 per backend and round (default 20)")
+    b.add_argument("--images", type=counting(1),
+                   help="images per batch (default: the whole test split; cycled beyond it)")
+    b.add_argument("--repeat", type=counting(1), default=5, help="rounds; each figure is the median (default 5)")
+    b.add_argument("--latency-images", type=counting(1), default=20,
+                   help="batches of 1 per backend and round (default 20)")
     b.add_argument("--json", action="store_true", help="print one JSON object")
     b.add_argument("--out", help="also write the JSON object to this file (vitflow report reads "
                                  "build/bench/NAME.json)")
@@ -685,8 +651,7 @@ def build_parser() -> argparse.ArgumentParser:
     rp.add_argument("--model", help="model file (.npz) or checkpoint (.pt): report this model instead")
     rp.add_argument("--dataset", choices=DATASETS, default="digits", help="test split of the accuracy runs")
     rp.add_argument("--data-dir", help="folder with the MNIST IDX files or CIFAR-10 python batches")
-    rp.add_argument("--build-dir", default="build", help="where make hls / sim / timing wrote their reports")
-    rp.add_argument("--out", default="build/report", help="output folder (default build/report)")
+    rp.add_argument("--out", help="output folder (default BUILD/report)")
     rp.add_argument("--json", action="store_true", help="print the summary as one JSON object")
     rp.set_defaults(func=cmd_report)
 
@@ -698,19 +663,19 @@ def build_parser() -> argparse.ArgumentParser:
                        "heads"), ("mlp-dim", "MLP widths"), ("patch", "patch sizes"), ("window", "swin windows")):
         sw.add_argument(f"--{axis}", type=int_list, help=f"{what}, comma-separated (default: the arch's)")
     sw.add_argument("--budget", type=int_list, help="Plan's cycles per image, comma-separated (default 2000)")
-    sw.add_argument("--epochs", type=int, help="float and QAT epochs each (default: vitflow train's 150 + 40)")
-    sw.add_argument("--float-epochs", type=int)
-    sw.add_argument("--qat-epochs", type=int)
-    sw.add_argument("--seed", type=int, help="training seed (default 0)")
-    sw.add_argument("--sim", type=int, default=0, metavar="N", help="check each top in simulation on N test images "
-                                                                    "(+ 3 edge) and measure its cycles per image")
+    sw.add_argument("--epochs", type=counting(1), help="float and QAT epochs each (default: vitflow train's 150 + 40)")
+    sw.add_argument("--float-epochs", type=counting(1))
+    sw.add_argument("--qat-epochs", type=counting(1))
+    sw.add_argument("--seed", type=counting(0), help="training seed (default 0)")
+    sw.add_argument("--sim", type=counting(0), default=0, metavar="N",
+                    help="check each top in simulation on N test images (+ 3 edge) and measure its cycles per image")
     sw.add_argument("--timing", action="store_true", help="place and route each top (ECP5): Fmax, images/s (slow)")
     sw.add_argument("--no-synth", action="store_true", help="skip Yosys (no resources, no plots)")
-    sw.add_argument("--workers", type=int, default=1, help="trials at a time (default 1)")
+    sw.add_argument("--workers", type=counting(1), default=1, help="trials at a time (default 1)")
     sw.add_argument("--ray", nargs="?", const="", metavar="ADDRESS",
                     help="run the trials as Ray tasks on the cluster at ADDRESS (a local one without)")
-    sw.add_argument("--name", help="build/sweep/NAME (default: the config file's stem, else sweep)")
-    sw.add_argument("--out-dir", default="build/sweep")
+    sw.add_argument("--name", help="BUILD/sweep/NAME (default: the config file's stem, else sweep)")
+    sw.add_argument("--out-dir", help="where the sweep's folder goes (default BUILD/sweep)")
     sw.add_argument("--quiet", action="store_true", help="no progress bar")
     sw.set_defaults(func=cmd_sweep)
 
@@ -754,10 +719,9 @@ def check_extra(cmd: str) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    for opt in ("limit", "images", "repeat", "latency_images"):
-        if isinstance(getattr(args, opt, None), int) and getattr(args, opt) < 1:
-            print(f"vitflow: error: --{opt.replace('_', '-')} must be at least 1", file=sys.stderr)
-            return EXIT_USAGE
+    saved = os.environ.get(BUILD_ENV)
+    if args.build_dir:  # for this command only (main may be called again in the same process)
+        os.environ[BUILD_ENV] = str(Path(args.build_dir).resolve())
     try:
         check_extra(args.cmd)
         return args.func(args)
@@ -766,6 +730,11 @@ def main(argv: list[str] | None = None) -> int:
             raise
         print(f"vitflow: error: {e}", file=sys.stderr)
         return EXIT_USAGE
+    finally:
+        if saved is None:
+            os.environ.pop(BUILD_ENV, None)
+        else:
+            os.environ[BUILD_ENV] = saved
 
 
 if __name__ == "__main__":

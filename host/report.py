@@ -8,7 +8,6 @@ makes it; a missing file is a "not measured" line with that command, and the rep
 
 from __future__ import annotations
 
-import argparse
 import json
 import time
 from dataclasses import dataclass
@@ -87,7 +86,7 @@ def read_source(path: Path, command: str, model_file: Path | None = None) -> Sou
 def targets_for(arch: str, model: str | None) -> list[Target]:
     """The shipped models (`arch` or all), or the one model file `model`; a bad file is a UserError."""
     from ..model.config import ARCHS
-    from .cli import load_model
+    from .inputs import load_model
 
     chosen = [ModelPaths.resolve("vit", model)] if model else \
         [ModelPaths.resolve(a, None) for a in (ARCHS if arch == "all" else (arch,))]
@@ -123,13 +122,12 @@ def evaluate(backend: str, paths: ModelPaths, x, y, ref=None) -> tuple[dict, obj
 def measure_accuracy(targets: list[Target], dataset: str, data_dir: str | None, build_dir: Path) -> dict:
     """Per target on the test split: float (torch), its own weights (golden), Brevitas against golden, and for a
     shipped arch the int4-weight model at build/int4/ARCH.npz when there is one."""
-    from .cli import load_test_split
+    from .inputs import load_test_split
 
     out = {"dataset": dataset, "made_by": "vitflow report (the vitflow eval machinery)", "models": {}}
     for t in targets:
         golden = open_backend("golden", t.paths)
-        data, x, y = load_test_split(argparse.Namespace(dataset=dataset, data_dir=data_dir, limit=None),
-                                     golden.input_shape)
+        data, x, y = load_test_split(dataset, data_dir, None, golden.input_shape)
         g, g_logits = evaluate("golden", t.paths, x, y)
         r = {"model_file": str(t.paths.model_file), "model_id": f"{t.identity:08x}", "dataset": data.name,
              "n": int(len(x)), f"int{t.weight_bits}": g, "float": evaluate("torch", t.paths, x, y)[0],
@@ -226,7 +224,7 @@ def clock(src: dict[str, Source]) -> dict | None:
 
 def load_published(path: Path = PUBLISHED) -> list[dict]:
     try:
-        import tomllib
+        import tomllib  # novermin (guarded: Python 3.10 gets the one-line error below)
     except ImportError:  # Python 3.10
         raise UserError("the published figures need Python 3.11 or later (tomllib)") from None
     with open(path, "rb") as f:

@@ -11,21 +11,21 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
+from ..build import build_dir
 from ..quant.model_file import IntModel, write_json_atomic
 from .sweep import hardware_task
 
-SCALE_DIR = Path("build/scale")
 DEFAULT_CYCLES = 200  # the budget asked of the default vit (a 1,000,000 images/s top at 200 MHz)
 DEFAULT_DEVICE = "xcvu9p"
 MAX_COPIES = 16
 
 
 def run(model_file: Path, name: str, cycles: int, device: str, sim_images: int, timing: bool,
-        root: Path = SCALE_DIR, max_copies: int = MAX_COPIES, target_mhz: float | None = None) -> tuple[Path, dict]:
+        root: Path | None = None, max_copies: int = MAX_COPIES, target_mhz: float | None = None) -> tuple[Path, dict]:
     """The trial of `model_file` at `cycles` per image on `device` (an instance placed below `target_mhz` again
     with the next seeds; default rtl/timing.TARGET_MHZ); returns report.json's path and contents."""
     m = IntModel.load(model_file)
-    work = (Path(root) / f"{name}-{cycles}-{device}").resolve()
+    work = (Path(root) if root else build_dir("scale")).resolve() / f"{name}-{cycles}-{device}"
     t0 = time.perf_counter()
     settings = {"synth": True, "sim_images": sim_images, "timing": timing, "device": device, "max_copies": max_copies,
                 "target_mhz": target_mhz}

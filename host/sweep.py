@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import io
 import itertools
 import json
 import os
@@ -21,11 +20,11 @@ from concurrent.futures import FIRST_COMPLETED, Executor, Future, ProcessPoolExe
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from ..model.config import ARCHS
+from ..build import build_dir
+from ..model.config import ARCHS, SHAPE_FIELDS
 from ..quant.model_file import write_atomic, write_json_atomic
 from .backends import UserError, importable
 
-SWEEP_DIR = Path("build/sweep")
 DATASET = "digits"
 # grid axes: ModelConfig fields (the arch's defaults for the others) and the Plan's cycles per image
 AXES = ("arch", "weight_bits", "dim", "depth", "heads", "mlp_dim", "patch", "window", "budget")
@@ -51,7 +50,10 @@ class Settings:
 
 def read_grid_file(path: str | Path) -> dict:
     """A sweep's TOML file: every axis (a value or a list) and the training keys; flags override it."""
-    import tomllib
+    try:
+        import tomllib  # novermin (guarded: Python 3.10 gets the one-line error below)
+    except ImportError:  # Python 3.10 (a PYNQ board's): no TOML reader in the standard library
+        raise UserError("a sweep file needs Python 3.11 or later (tomllib); give the axes as flags") from None
 
     path = Path(path)
     try:
@@ -142,29 +144,22 @@ def train_config(settings: Settings) -> dict:
 
 
 def train_task(config: dict, train: dict) -> dict:
-    """Train one model as `vitflow train` does (its command function, on the digits split, quiet), single-
-    threaded; returns the model file's and the checkpoint's bytes and what the command reports."""
+    """Train one model as `vitflow train` does (host/training.py, on the digits split, quiet), single-threaded;
+    returns the model file's and the checkpoint's bytes and what the training reports."""
     import torch
 
-    torch.set_num_threads(1)  # the same arithmetic in every worker (and CPU for the others)
-    from .cli import SHAPE_FLAGS, build_parser
+    from ..model.datasets import load_dataset
+    from .training import train_model
 
+    torch.set_num_threads(1)  # the same arithmetic in every worker (and CPU for the others)
     t0 = time.perf_counter()
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "model"
-        argv = ["train", "--arch", config["arch"], "--dataset", DATASET, "--out", str(out), "--quiet",
-                "--float-epochs", str(train["float_epochs"]), "--qat-epochs", str(train["qat_epochs"]),
-                "--seed", str(train["seed"])]
-        for field in SHAPE_FLAGS:
-            v = config[field]
-            argv += [f"--{field.replace('_', '-')}", ",".join(map(str, v)) if isinstance(v, list) else str(v)]
-        args = build_parser().parse_args(argv)
-        printed = io.StringIO()
-        with contextlib.redirect_stdout(printed):
-            args.func(args)
-        report = json.loads(printed.getvalue())
+        values = {k: tuple(v) if isinstance(v, list) else v for k, v in config.items()
+                  if k == "arch" or k in SHAPE_FIELDS}
+        report = train_model(values, load_dataset(DATASET), out, train, progress=False)
         if report["config"] != config:
-            raise RuntimeError(f"vitflow train built {report['config']}, not {config}")
+            raise RuntimeError(f"training built {report['config']}, not {config}")
         return {"model_file": out.with_suffix(".npz").read_bytes(), "checkpoint": out.with_suffix(".pt").read_bytes(),
                 "training": {k: report[k] for k in ("float_accuracy", "quant_accuracy", "golden_accuracy",
                                                     "golden_vs_brevitas_mismatches", "n_test")},
@@ -197,7 +192,7 @@ def hardware_task(config: dict, budget: int, model_file: bytes, settings: dict, 
     from ..rtl.gen import Plan
     from ..rtl.planner import top_plan
     from ..rtl.report import _resources
-    from ..rtl.simulate import SIM_BUILD
+    from ..rtl.simulate import sim_build
     from ..rtl.synth import RESOURCES, synthesize_instances
     from ..rtl.top import macs_per_image, write_top
 
@@ -218,7 +213,7 @@ def hardware_task(config: dict, budget: int, model_file: bytes, settings: dict, 
     cycles, basis = result["plan"]["cycles_per_image_estimate"], "plan estimate"
     if settings["synth"]:
         t0 = time.perf_counter()
-        res = _resources(synthesize_instances(instances, SIM_BUILD / "synth_cache", workers=1, device=device),
+        res = _resources(synthesize_instances(instances, sim_build("synth_cache"), workers=1, device=device),
                          instances, device)
         write_json_atomic(work / "resources.json", res)
         total, frac = res["vit_accel"], f"fraction_of_{device}"
@@ -232,7 +227,7 @@ def hardware_task(config: dict, budget: int, model_file: bytes, settings: dict, 
         seconds["sim"] = round(time.perf_counter() - t0, 1)
     if settings["timing"]:
         t0 = time.perf_counter()
-        result["timing"] = fmax(instances, SIM_BUILD / "timing_cache", settings.get("target_mhz"))
+        result["timing"] = fmax(instances, sim_build("timing_cache"), settings.get("target_mhz"))
         result["images_per_s"] = round(result["timing"]["fmax_mhz"] * 1e6 / cycles)
         result["images_per_s_cycles"] = basis
         seconds["timing"] = round(time.perf_counter() - t0, 1)
@@ -336,13 +331,13 @@ def _write_bytes(path: Path, data: bytes) -> None:
     write_atomic(path, lambda f: f.write(data))
 
 
-def run(name: str, axes: dict[str, list], settings: Settings, root: Path = SWEEP_DIR, workers: int = 1,
+def run(name: str, axes: dict[str, list], settings: Settings, root: Path | None = None, workers: int = 1,
         ray_address: str | None = None, progress: bool = True) -> dict:
     """The sweep NAME over `axes`: cached trials are read back, the others run (models trained first, each
     once, then the trials of its budgets); writes root/NAME/sweep.json and the plots and returns sweep.json."""
     from tqdm import tqdm
 
-    folder = Path(root) / name
+    folder = (Path(root) if root else build_dir("sweep")) / name
     points, refused = grid_points(axes)
     if not points:
         raise UserError(f"no point of the grid is a model the flow can build: {refused[0]['reason']}")

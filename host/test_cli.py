@@ -4,6 +4,7 @@ import json
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -116,16 +117,45 @@ def test_train_refuses_impossible_shapes_before_any_work(capsys, monkeypatch, tm
     monkeypatch.setattr(vitflow.model.train, "train", lambda *a, **k: pytest.fail("trained an impossible shape"))
     bad = tmp_path / "bad.toml"
     bad.write_text("dim = 32\nheads = 3\n")
+    (tmp_path / "latin1.toml").write_bytes("# größe\ndim = 32\n".encode("latin-1"))
+    (tmp_path / "empty.toml").write_text("# nothing set\n")
     for argv, match in [(["--heads", "5"], "heads 5 does not divide dim 48: choose --heads among"),
                         (["--dim", "48", "--heads", "2"], "head_dim = dim / heads = 48 / 2 = 24"),
                         (["--patch", "3"], "patch 3 does not tile the 8x8 image"),
                         (["--arch", "swin", "--window", "3"], "window 3 does not divide the 4x4 token grid"),
                         (["--config", str(bad)], "heads 3 does not divide dim 32"),
                         (["--config", str(tmp_path / "none.toml")], "config file"),
+                        (["--config", str(tmp_path / "latin1.toml")], "not a readable TOML file"),
+                        (["--config", str(tmp_path / "empty.toml")], "sets nothing"),
                         (["--arch", "mobilevit", "--channels", "8,16"], "channels must be 4 positive integers")]:
         code, out, err = run(capsys, "train", "--out", str(tmp_path / "m"), *argv)
         assert code == 2 and err.count("\n") == 1 and match in err and "Traceback" not in err, argv
     assert not list(tmp_path.glob("m*"))
+
+
+def test_train_refuses_bad_counts_and_flags_it_does_not_use(capsys, tmp_path):
+    for argv, match in [(["--float-epochs", "0"], "expected an integer >= 1, got 0"),
+                        (["--qat-epochs", "-3"], "expected an integer >= 1, got -3"),
+                        (["--seed", "x"], "expected an integer, got 'x'"),
+                        (["--model", "vit.npz"], "unrecognized arguments: --model")]:
+        expect_usage_error(capsys, "train", "--out", str(tmp_path / "m"), *argv, match=match)
+    assert not list(tmp_path.iterdir())
+
+
+def test_train_output_names_keep_dots():
+    from vitflow.host.training import output_paths
+
+    assert output_paths("build/vit_v1.2") == (Path("build/vit_v1.2.pt"), Path("build/vit_v1.2.npz"))
+    assert output_paths("m.npz") == output_paths("m.pt") == (Path("m.pt"), Path("m.npz"))
+
+
+def test_importing_the_cli_leaves_threads_alone():
+    """No process-wide setting at import: torch (train, bench) gets the machine's cores."""
+    code = ("import os; before = dict(os.environ); import vitflow.host.cli, torch; "
+            "print(dict(os.environ) == before, torch.get_num_threads())")
+    env = {k: v for k, v in os.environ.items() if not k.endswith("_NUM_THREADS")}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True).stdout
+    assert out.split() == ["True", str(len(os.sched_getaffinity(0)))]
 
 
 def test_train_config_file_under_flags_on_mnist_idx(capsys, tmp_path):
@@ -188,3 +218,15 @@ def test_stages_key_build_folders_by_model(capsys, tmp_path):
     ck.write_bytes(b"")
     code, _, err = run(capsys, "timing", "--model", str(ck))
     assert code == 2 and "vitflow export --checkpoint" in err
+
+
+def test_build_dir_holds_every_output_of_a_command(capsys, tmp_path, monkeypatch):
+    """--build-dir (or $VITFLOW_BUILD) is the one root: `bitstream` writes BUILD/board/ there, and the setting
+    ends with the command."""
+    monkeypatch.delenv("VITFLOW_BUILD", raising=False)
+    code, out, _ = run(capsys, "bitstream", "--build-dir", str(tmp_path / "b"))
+    assert code == 0 and (tmp_path / "b" / "board" / "vit_accel.tcl").is_file() and str(tmp_path / "b") in out
+    assert "VITFLOW_BUILD" not in os.environ
+    monkeypatch.setenv("VITFLOW_BUILD", str(tmp_path / "env"))
+    code, out, _ = run(capsys, "bitstream")
+    assert code == 0 and (tmp_path / "env" / "board" / "vit_accel.tcl").is_file()

@@ -112,3 +112,16 @@ def test_mnist_model_through_train_hls_and_sim(capsys, tmp_path):
     vitflow("sim", "--model", model, "--no-synth")
     top = json.loads((Path("build/sim") / name / "report.json").read_text())
     assert top["mismatches"] == 0 and top["images"] >= 3
+
+
+def test_one_window_per_image_keeps_its_axis(tmp_path):
+    """Swin with window = token grid (and so one window per image): its windowed tensors keep the window axis
+    (W = 1), and the attention kernel's C-simulation == golden on that layout (was a traceback in `vitflow hls`)."""
+    from vitflow.hls.check import check_kernel
+    from vitflow.quant.golden import tensor_shapes
+
+    untrained_model_file({"arch": "swin", "window": 4}, tmp_path / "one_window.npz")
+    m = IntModel.load(tmp_path / "one_window.npz")
+    assert tensor_shapes(m)["blocks.0.attn.q"] == (1, 16, m.config["dim"])
+    attention = next(op for op in m.ops if op.op == "attention")
+    assert check_kernel(m, attention, tmp_path / "hls", n=20)["mismatches"] == 0

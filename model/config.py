@@ -40,6 +40,10 @@ class ModelConfig:
         return cls(**d)
 
 
+# the fields a user sets (config file, `vitflow train` flags); the rest come from the data set
+SHAPE_FIELDS = ("dim", "depth", "heads", "mlp_dim", "patch", "window", "channels", "weight_bits")
+
+
 DEFAULTS = {
     "vit": ModelConfig(arch="vit", dim=48, depth=2, heads=3, mlp_dim=96),
     "mobilevit": ModelConfig(arch="mobilevit", dim=32, depth=2, heads=2, mlp_dim=64),
@@ -84,7 +88,7 @@ def read_config_file(path: str | Path) -> dict:
     """The fields of a TOML model config (ModelConfig's field names, e.g. `dim = 32`, `channels = [16, 32,
     24, 64]`); types are checked by `validate`."""
     try:
-        import tomllib
+        import tomllib  # novermin (guarded: Python 3.10 gets the one-line error below)
     except ImportError:  # Python 3.10 (a PYNQ board's): no TOML reader in the standard library
         raise ConfigError("--config needs Python 3.11 or later (tomllib); give the shape as flags") from None
     path = Path(path)
@@ -93,8 +97,10 @@ def read_config_file(path: str | Path) -> dict:
             values = tomllib.load(f)
     except FileNotFoundError:
         raise ConfigError(f"config file {path} not found") from None
-    except (OSError, tomllib.TOMLDecodeError) as e:
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as e:
         raise ConfigError(f"{path} is not a readable TOML file ({e})") from None
+    if not values:
+        raise ConfigError(f"{path} sets nothing: give model fields ({', '.join(FIELDS)}), or leave out --config")
     if unknown := sorted(set(values) - set(FIELDS)):
         raise ConfigError(f"{path}: unknown field '{unknown[0]}' (fields: {', '.join(FIELDS)})")
     return values

@@ -61,7 +61,9 @@ def load_dataset(name: str, data_dir: str | Path | None = None) -> Dataset:
     if name == "strokes":
         from .ood import strokes
 
-        return strokes()
+        x, y, variants = strokes()
+        return Dataset("strokes", np.zeros((0, *x.shape[1:]), np.uint8), np.zeros(0, np.int64), x, y, patch=2,
+                       variants=variants, pictures=True)
     if name not in DATASETS:
         raise DataError(f"unknown data set '{name}' (choose from {', '.join(DATASETS)})")
     if data_dir is None:

@@ -133,9 +133,8 @@ def draw(digit: int, variant: str, rng: np.random.Generator, size: int = FRAME) 
 
 
 def strokes(per_class: int = PER_CLASS, seed: int = SEED, size: int = FRAME):
-    """The `strokes` data set: test pictures only, uint8 [N, 1, size, size], labels, and a variant per image."""
-    from .datasets import Dataset
-
+    """The `strokes` pictures: uint8 [N, 1, size, size], int64 labels [N], and a variant name per picture
+    (model/datasets.py makes the test-only data set of them)."""
     rng = np.random.default_rng(seed)
     x, y, v = [], [], []
     for variant in VARIANTS:
@@ -143,5 +142,4 @@ def strokes(per_class: int = PER_CLASS, seed: int = SEED, size: int = FRAME):
             x.append(draw(i % 10, variant, rng, size))
             y.append(i % 10)
             v.append(variant)
-    return Dataset("strokes", np.zeros((0, 1, size, size), np.uint8), np.zeros(0, np.int64),
-                   np.stack(x)[:, None], np.array(y, np.int64), patch=2, variants=np.array(v), pictures=True)
+    return np.stack(x)[:, None], np.array(y, np.int64), np.array(v)

@@ -7,12 +7,13 @@ from vitflow.model.ood import VARIANTS, strokes
 
 
 def test_deterministic_and_balanced():
-    a, b = strokes(per_class=2), strokes(per_class=2)
-    assert np.array_equal(a.x_test, b.x_test) and a.x_test.shape == (80, 1, 64, 64) and a.x_test.dtype == np.uint8
-    assert not np.array_equal(a.x_test, strokes(per_class=2, seed=1).x_test)
+    (x, y, variants), (x2, _, _) = strokes(per_class=2), strokes(per_class=2)
+    assert np.array_equal(x, x2) and x.shape == (80, 1, 64, 64) and x.dtype == np.uint8
+    assert not np.array_equal(x, strokes(per_class=2, seed=1)[0])
     for v in VARIANTS:
-        assert np.array_equal(np.bincount(a.y_test[a.variants == v]), [2] * 10)
-    assert a.pictures and len(a.x_train) == 0 and "strokes" in PICTURE_SETS
+        assert np.array_equal(np.bincount(y[variants == v]), [2] * 10)
+    d = load_dataset("strokes")
+    assert d.pictures and len(d.x_train) == 0 and "strokes" in PICTURE_SETS
 
 
 def ink_box(img):
@@ -23,10 +24,10 @@ def ink_box(img):
 
 
 def test_variants_polarity_and_framing():
-    d = strokes(per_class=3)
-    x = d.x_test[:, 0]
+    x, _, variants = strokes(per_class=3)
+    x = x[:, 0]
     for v in VARIANTS:
-        pics = x[d.variants == v]
+        pics = x[variants == v]
         paper = np.median(pics.reshape(len(pics), -1), 1)
         assert (paper < 70).all() if v.startswith("light") else (paper > 160).all()
         sides = [ink_box(p) for p in pics]

@@ -91,14 +91,24 @@ def run(m: IntModel, images: np.ndarray, keep: bool = False, fast: bool = True):
 _SHAPES: dict[int, tuple] = {}  # id(model) -> (a weak reference to it, its tensor_shapes)
 
 
+def windowed(m: IntModel, tensor: str) -> bool:
+    """Whether the golden model holds this tensor as [images * windows, n, D] (windows or patches folded into the
+    batch: from a window_partition or unfold up to its window_reverse, fold or pool)."""
+    producers = {op.name: op for op in m.ops}
+    op = producers.get(tensor)
+    if op is None or op.op in ("window_reverse", "fold", "pool"):
+        return False
+    return op.op in ("window_partition", "unfold") or windowed(m, op.inputs[0])
+
+
 def tensor_shapes(m: IntModel) -> dict[str, tuple[int, ...]]:
     """Per-image shape of every tensor, from a golden run on two blank images (once per model object: a loaded
     model is not modified, and the generator asks hundreds of times). Window- and patch-batched tensors (golden
-    [B*W, n, D]) get W as their leading dimension: (W, n, D); see hls.graph.windowed."""
+    [B*W, n, D], see `windowed`) get W as their leading dimension: (W, n, D), W = 1 included."""
     known = _SHAPES.get(id(m))
     if known is None or known[0]() is not m:
         env = run(m, np.zeros((2, *m.input_shape), np.uint8), keep=True, fast=False)
-        shapes = {k: (v.shape[1:] if v.shape[0] == 2 else (v.shape[0] // 2, *v.shape[1:])) for k, v in env.items()}
+        shapes = {k: ((v.shape[0] // 2, *v.shape[1:]) if windowed(m, k) else v.shape[1:]) for k, v in env.items()}
         known = _SHAPES[id(m)] = (weakref.ref(m), shapes)
     return dict(known[1])
 

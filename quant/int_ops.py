@@ -60,7 +60,8 @@ def softmax(z: torch.Tensor, z_scale, mask: torch.Tensor | None = None) -> torch
         t = torch.floor(d * (z_scale * 2.0**e_frac))
         t = torch.clamp(t, min=-float(spec.SOFTMAX_MIN_SHIFT << e_frac))
         q = torch.floor(t * 2.0**-e_frac)
-        e = torch.floor(lut[(t - q * 2.0**e_frac).long()] * torch.pow(2.0, q))  # exp2 has no ONNX export
+        index = (t - q * 2.0**e_frac).long()  # novermin (torch.Tensor.long, not Python 2's long)
+        e = torch.floor(lut[index] * torch.pow(2.0, q))  # exp2 has no ONNX export
         if mask is not None:
             e = e.masked_fill(~mask, 0.0)
         inv = floor_div(torch.full_like(e[..., :1], 2.0**spec.SOFTMAX_RECIP_BITS), e.sum(-1, keepdim=True))
@@ -75,7 +76,7 @@ def gelu(x: torch.Tensor, fmt: IntFormat) -> torch.Tensor:
     """GELU by the spec's table (golden_kernels.gelu) on values of format `fmt`; same format out."""
     lut = torch.as_tensor(spec.gelu_lut(fmt), dtype=torch.float32, device=x.device)
     with torch.no_grad():
-        idx = (torch.round(x.detach() * 2.0**fmt.frac) - fmt.min).long()
+        idx = (torch.round(x.detach() * 2.0**fmt.frac) - fmt.min).long()  # novermin (torch.Tensor.long)
         y = lut[idx] * 2.0**-fmt.frac
     return ste(y, F.gelu(x))
 

@@ -299,3 +299,15 @@ def annotate_cycles(net: Top) -> Top:
 def top_cycles(instances: dict[str, dict]) -> float:
     """The cycle model's cycles per image of a whole top (write_top's instances, annotate_cycles run)."""
     return max(i["cycles_per_image"] for i in instances.values() if "cycles_per_image" in i)
+
+
+# in order, after kernels()
+PASSES = (insert_broadcasts, insert_skip_fifos, insert_copies, insert_register_slices, annotate_cycles)
+
+
+def build(m: IntModel, plan: Plan, rom_dir: Path) -> Top:
+    """The top's netlist under a resolved plan: kernels() (ROM files written into rom_dir), then PASSES."""
+    net = kernels(m, plan, rom_dir)
+    for rewrite in PASSES:
+        net = rewrite(net)
+    return net

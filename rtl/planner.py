@@ -22,7 +22,7 @@ from .gen import (
     kernel_params,
     mul_split,
 )
-from .passes import wire
+from .passes import build, wire
 
 
 def fixed_cycles(m: IntModel) -> int:
@@ -87,10 +87,8 @@ def _engine_estimates(plan: Plan, engines: dict, reference: dict) -> dict[str, f
 def _reference(m: IntModel, plan: Plan) -> tuple[dict, dict]:
     """The top at the slowest budget (one lane per engine), built once: its instances, and the LUT / FF estimate
     of everything but the engines (kernels without one, slices, FIFOs, control: no budget changes them)."""
-    from .top import build_top
-
     with tempfile.TemporaryDirectory() as tmp:
-        instances = build_top(m, Path(tmp), replace(plan, cycles_per_image=MAX_BUDGET, dsp=None)).report()
+        instances = build(m, replace(plan, cycles_per_image=MAX_BUDGET, dsp=None), Path(tmp)).report()
     engines = {wire(op.name) for op in m.ops if engine_shape(m, op) is not None}
     return instances, cost.total({n: i for n, i in instances.items() if n not in engines})
 

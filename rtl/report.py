@@ -9,16 +9,19 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+from ..build import ENV as BUILD_ENV
+from ..build import build_dir
 from ..quant.model_file import IntModel, write_json_atomic
 from .gen import DEVICES
+from .simulate import sim_build
 from .synth import RESOURCES, XC7Z020, fractions, synthesize_instances
 from .top import macs_per_image, write_top
 
 ROOT = Path(__file__).resolve().parent.parent
-SIM_DIR = Path("build/sim")
 TOP_TEST = ROOT / "rtl_tests" / "vit_accel" / "test_vit_accel.py"
 
 
@@ -26,31 +29,31 @@ def run_testbenches(results: Path, model_files: dict[str, Path], full: bool, ker
     """pytest on rtl_tests/ (or only the tops' testbench) with each testbench writing its result JSON into
     `results`, the tops of `model_files`; `full` adds the slow tests (the whole digits test set through each
     top, Icarus)."""
-    results.mkdir(parents=True, exist_ok=True)
-    for old in results.glob("*.json"):
-        old.unlink()
-    env = {**os.environ, "VITFLOW_SIM_RESULTS": str(results.resolve()),
+    env = {**os.environ, BUILD_ENV: str(build_dir()), "VITFLOW_SIM_RESULTS": str(results.resolve()),
            "VITFLOW_TOP_MODELS": os.pathsep.join(str(Path(f).resolve()) for f in model_files.values())}
     marker = [] if full else ["-m", "not slow"]
     target = ROOT / "rtl_tests" if kernels else TOP_TEST
     return subprocess.call([sys.executable, "-m", "pytest", "-q", *marker, str(target)], env=env, cwd=ROOT)
 
 
-def run(model_files: dict[str, Path], sim_dir: Path = SIM_DIR, synth: bool = True, full: bool = False,
+def run(model_files: dict[str, Path], sim_dir: Path | None = None, synth: bool = True, full: bool = False,
         kernels: bool = True, log=print) -> dict:
     """Testbenches of the kernels (`kernels`) and of the top of each model file (name -> file), Yosys on each
-    top's instances; returns build/sim/report.json's contents."""
-    sim_dir = Path(sim_dir)
+    top's instances; writes sim_dir/NAME/report.json (and resources.json) per model and, with `kernels`, the
+    whole run's sim_dir/report.json; returns that report. The testbenches leave their results in a folder of
+    this run's own: two runs at once (two models) do not touch each other's."""
+    sim_dir = Path(sim_dir) if sim_dir else sim_build()
     models = {name: IntModel.load(f) for name, f in model_files.items()}
     instances = {name: write_top(m, sim_dir / name / "synth")[1] for name, m in models.items()}
 
     def synthesize_all():
         return {name: synthesize_instances(inst, sim_dir / "synth_cache") for name, inst in instances.items()}
-    with ThreadPoolExecutor(1) as pool:  # Yosys on the tops' instances while the testbenches run
-        synthesis = pool.submit(synthesize_all) if synth else None
-        rc = run_testbenches(sim_dir / "results", model_files, full, kernels)
+    sim_dir.mkdir(parents=True, exist_ok=True)
+    with ThreadPoolExecutor(1) as pool, tempfile.TemporaryDirectory(dir=sim_dir, prefix="results-") as own:
+        synthesis = pool.submit(synthesize_all) if synth else None  # Yosys while the testbenches run
+        rc = run_testbenches(Path(own), model_files, full, kernels)
         synthesized = synthesis.result() if synthesis else {}
-    results = {p.stem: json.loads(p.read_text()) for p in sorted((sim_dir / "results").glob("*.json"))}
+        results = {p.stem: json.loads(p.read_text()) for p in sorted(Path(own).glob("*.json"))}
     tops = {}
     for name, m in models.items():
         top = results.pop(f"top-{m.identity():08x}", None) or {"kernel": "vit_accel", "arch": m.arch}
@@ -78,7 +81,8 @@ def run(model_files: dict[str, Path], sim_dir: Path = SIM_DIR, synth: bool = Tru
             t = top["resources"]
             log(f"yosys {name:<14} total LUT {t['LUT']:>6} FF {t['FF']:>6} DSP {t['DSP']:>4} BRAM36 {t['BRAM36']:>5}"
                 f"  ({', '.join(f'{k} {v:.0%}' for k, v in t['fraction_of_xc7z020'].items())} of an xc7z020)")
-    write_json_atomic(sim_dir / "report.json", report)
+    if kernels:
+        write_json_atomic(sim_dir / "report.json", report)
     return report
 
 

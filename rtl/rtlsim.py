@@ -13,7 +13,7 @@ from unittest.mock import patch
 import numpy as np
 
 from ..quant.model_file import IntModel
-from .simulate import SIM_BUILD
+from .simulate import sim_build
 
 CLOCK_NS = 10
 
@@ -21,7 +21,7 @@ CLOCK_NS = 10
 def top_dir(m: IntModel) -> Path:
     """Where the simulated top of a model and its ROM files are written: one folder per model identity, so the
     testbenches and this backend share one Verilator build per model."""
-    return SIM_BUILD / "vit_accel" / f"gen-{m.identity():08x}"
+    return sim_build("vit_accel", f"gen-{m.identity():08x}")
 
 
 async def start(dut):

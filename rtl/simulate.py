@@ -11,11 +11,18 @@ import shutil
 import sys
 from pathlib import Path
 
+from ..build import ENV as BUILD_ENV
+from ..build import build_dir as build_root
+
 ROOT = Path(__file__).resolve().parent.parent
 RTL = ROOT / "rtl"
 TESTBENCHES = ROOT / "rtl_tests"
-SIM_BUILD = ROOT / "build" / "sim"
 SIMULATORS = ("verilator", "icarus")
+
+
+def sim_build(*parts: str) -> Path:
+    """Where simulator builds, ROM files and caches go: <build>/sim (vitflow.build)."""
+    return build_root("sim", *parts)
 
 
 def verilator_root() -> Path:
@@ -43,7 +50,7 @@ def verilator_env() -> None:
         flags = f"{flags} OBJCACHE={sccache} VK_PCH_I_FAST= VK_PCH_I_SLOW= CFG_CXXFLAGS_PCH=-E"
         # our own server (port), cache folder and mode: keyed on the preprocessed source only; the default
         # "direct" mode served one design's cocotb main (it includes the design's Vtop.h) to another
-        os.environ.update(SCCACHE_SERVER_PORT="4231", SCCACHE_DIR=str(SIM_BUILD / "cc-cache"),
+        os.environ.update(SCCACHE_SERVER_PORT="4231", SCCACHE_DIR=str(sim_build("cc-cache")),
                           SCCACHE_DIRECT="false", SCCACHE_IDLE_TIMEOUT="120")
     os.environ["MAKEFLAGS"] = flags
 
@@ -74,7 +81,7 @@ def run(module: str, test_module: str, parameters: dict, extra_env: dict | None 
         digest.update(Path(g).read_bytes())
     digest.update(b"internals" if internals else b"")
     tag = digest.hexdigest()[:12]
-    build_dir = SIM_BUILD / module / (tag if sim == "verilator" else f"{sim}-{tag}")
+    build_dir = sim_build(module) / (tag if sim == "verilator" else f"{sim}-{tag}")
     if sim == "verilator":
         verilator_env()
         args = []  # no warning suppressed: the kernels and the top are lint-clean (rtl/test_lint.py)
@@ -93,7 +100,8 @@ def run(module: str, test_module: str, parameters: dict, extra_env: dict | None 
     runner.build(sources=sources, hdl_toplevel=module, parameters=parameters, build_dir=build_dir,
                  always=False, **build, **logs)
     test_dir = Path(test_dir or TESTBENCHES / module)
-    env = {"PYTHONPATH": os.pathsep.join([str(test_dir), os.environ.get("PYTHONPATH", "")]), **(extra_env or {})}
+    env = {"PYTHONPATH": os.pathsep.join([str(test_dir), os.environ.get("PYTHONPATH", "")]),
+           BUILD_ENV: str(build_root()), **(extra_env or {})}  # the simulator runs in test_dir: the same build folder
     # where testbenches leave their results for `vitflow sim` (cycles, images): the Verilator runs' only
     env["VITFLOW_SIM_RESULTS"] = os.environ.get("VITFLOW_SIM_RESULTS", "") if sim == "verilator" else ""
     runner.test(hdl_toplevel=module, test_module=test_module, build_dir=build_dir, test_dir=test_dir, extra_env=env,

@@ -16,21 +16,10 @@ from ..quant.model_file import IntModel, write_json_atomic
 from . import layout
 from .gen import BUS_BITS, Plan
 from .netlist import Netlist, emit_body
-from .passes import (
-    annotate_cycles,
-    insert_broadcasts,
-    insert_copies,
-    insert_register_slices,
-    insert_skip_fifos,
-    kernels,
-    top_cycles,
-)
+from .passes import PASSES, build, top_cycles  # noqa: F401 (PASSES: the tests' name for the pipeline)
 from .passes import wire as _wire  # noqa: F401 (the tests' name for it)
 from .planner import top_plan
 from .registers import AXIL_PORTS, CTRL_BITS, REGISTERS  # noqa: F401 (re-exported: the driver reads them here)
-
-# in order, after kernels()
-PASSES = (insert_broadcasts, insert_skip_fifos, insert_copies, insert_register_slices, annotate_cycles)
 
 
 def macs_per_image(m: IntModel) -> int:
@@ -48,11 +37,8 @@ def macs_per_image(m: IntModel) -> int:
 
 
 def build_top(m: IntModel, out_dir: Path, plan: Plan | None = None) -> Netlist:
-    """The top's netlist: kernels() under the top plan, then PASSES; ROM files written into out_dir/rom."""
-    net = kernels(m, top_plan(m, plan), Path(out_dir) / "rom")
-    for rewrite in PASSES:
-        net = rewrite(net)
-    return net
+    """The top's netlist: passes.build under the top plan; ROM files written into out_dir/rom."""
+    return build(m, top_plan(m, plan), Path(out_dir) / "rom")
 
 
 def verilog(net: Netlist, arch: str) -> str:

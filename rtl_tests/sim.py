@@ -4,21 +4,21 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from vitflow.rtl.simulate import SIM_BUILD, SIMULATORS, run, simulator, verilator_env  # noqa: F401
+from vitflow.rtl.simulate import SIMULATORS, run, sim_build, simulator, verilator_env  # noqa: F401
 
 
 def rom_dir(module: str, arch: str, layer: str) -> Path:
     """Where a kernel testbench's ROM files go: one fixed folder per layer, so that the parameters (which
     name the files) and with them the build stay the same from run to run; $readmemh reads the files when
     the simulation starts, so rewritten contents need no rebuild."""
-    return SIM_BUILD / module / "rom" / arch / layer
+    return sim_build(module, "rom", arch, layer)
 
 
 def run_case(module: str, images: int = 20) -> Path:
-    """Build and run the testbench of rtl.gen.CASES[module] on `images` random images (plus edge images)."""
+    """Build and run the testbench of rtl.cases.CASES[module] on `images` random images (plus edge images)."""
     from vitflow.host.backends import ModelPaths
     from vitflow.quant.model_file import IntModel
-    from vitflow.rtl.gen import CASES
+    from vitflow.rtl.cases import CASES
 
     case = CASES[module]
     m = IntModel.load(ModelPaths.resolve(case.arch, None).model_file)

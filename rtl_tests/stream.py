@@ -148,8 +148,8 @@ async def check_images(dut, m: IntModel, op, images, prefixes: list[str], pause:
 
 
 async def check_case(dut, module: str, prefixes: list[str]) -> None:
-    """The shared kernel test: the layer of rtl.gen.CASES[module], IMAGES random images plus edge images."""
-    from vitflow.rtl.gen import CASES
+    """The shared kernel test: the layer of rtl.cases.CASES[module], IMAGES random images plus edge images."""
+    from vitflow.rtl.cases import CASES
 
     case = CASES[module]
     m, op = model_op(case.arch, case.layer)

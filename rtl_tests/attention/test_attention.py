@@ -110,7 +110,7 @@ async def check_stalls(dut, pauses, n_random: int) -> None:
     if layer:
         await check_windows(dut, layer, n_random, pauses=pauses)
         return
-    from vitflow.rtl.gen import CASES
+    from vitflow.rtl.cases import CASES
 
     case = CASES["attention"]
     m, op = model_op(case.arch, case.layer)

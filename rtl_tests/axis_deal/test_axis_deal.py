@@ -93,9 +93,9 @@ async def images_in_order_under_backpressure(dut):
 def test_axis_deal():
     from pathlib import Path
 
-    from sim import SIM_BUILD, run
+    from sim import run, sim_build
 
-    wrapper = SIM_BUILD / "axis_deal" / "deal_gather.v"
+    wrapper = sim_build("axis_deal", "deal_gather.v")
     wrapper.parent.mkdir(parents=True, exist_ok=True)
     wrapper.write_text(WRAPPER)
     run("deal_gather", "test_axis_deal", {}, generated=[wrapper], test_dir=Path(__file__).parent)

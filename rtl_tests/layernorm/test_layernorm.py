@@ -13,7 +13,7 @@ from stream import check_case, check_images, make_images, model_op
 @cocotb.test()
 async def outputs_known_after_reset(dut):
     """First, while the pipeline registers still hold X: every output is 0/1 from the first cycle after reset."""
-    from vitflow.rtl.gen import CASES
+    from vitflow.rtl.cases import CASES
 
     outputs = [dut.m_axis_tdata, dut.m_axis_tvalid, dut.m_axis_tlast, dut.s_axis_tready]
     checked = []
@@ -49,7 +49,7 @@ async def images_under_backpressure(dut):
 @cocotb.test()
 async def edge_tokens(dut):
     from vitflow.quant.golden import tensor_shapes
-    from vitflow.rtl.gen import CASES
+    from vitflow.rtl.cases import CASES
 
     case = CASES["layernorm"]
     m, op = model_op(case.arch, case.layer)

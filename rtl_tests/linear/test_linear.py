@@ -113,12 +113,12 @@ async def images_under_backpressure(dut):
 
 @pytest.mark.parametrize("mul_split", [0, 1], ids=["packed", "split"])
 def test_linear(mul_split):
-    """rtl.gen.CASES["linear"] with its lane pairs built either way (rtl/gen.py picks one per layer)."""
+    """rtl.cases.CASES["linear"] with its lane pairs built either way (rtl/gen.py picks one per layer)."""
     from sim import rom_dir, run
 
     from vitflow.host.backends import ModelPaths
     from vitflow.quant.model_file import IntModel
-    from vitflow.rtl.gen import CASES
+    from vitflow.rtl.cases import CASES
 
     case = CASES["linear"]
     m = IntModel.load(ModelPaths.resolve(case.arch, None).model_file)

@@ -94,7 +94,7 @@ def pace_cases(net) -> list[dict]:
 
 @pytest.mark.parametrize("arch", ["vit", "mobilevit", "swin"])
 def test_pace(arch):
-    from sim import SIM_BUILD, run
+    from sim import run, sim_build
 
     from vitflow.host.backends import ModelPaths
     from vitflow.quant.model_file import IntModel
@@ -102,7 +102,7 @@ def test_pace(arch):
 
     if os.environ.get("VITFLOW_SIM", "verilator") != "verilator":
         pytest.skip("timing only: Verilator measures the same cycles")
-    folder = SIM_BUILD / "pace" / arch
+    folder = sim_build("pace", arch)
     net = build_top(IntModel.load(ModelPaths.resolve(arch, None).model_file), folder / "top")
     cases = pace_cases(net)
     (folder / "cases.json").write_text(json.dumps(cases))
