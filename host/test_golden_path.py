@@ -49,7 +49,10 @@ def run_blocked(tmp_path, *args, code=None):
 
 
 def cli(capsys, *argv):
-    code = main(list(argv))
+    try:
+        code = main(list(argv))
+    except SystemExit as e:  # argparse's own errors (one line, exit code 2)
+        code = e.code
     out, err = capsys.readouterr()
     return code, out, err
 
@@ -147,8 +150,8 @@ def test_onnxruntime_backend_matches_torch_float_model():
 
 @pytest.mark.parametrize("argv,match", [
     (("bench", "--backends", "golden,fpga"), "unknown backend 'fpga'"),
-    (("bench", "--images", "0"), "--images must be at least 1"),
-    (("eval", "--limit", "0"), "--limit must be at least 1"),
+    (("bench", "--images", "0"), "argument --images: expected an integer >= 1, got 0"),
+    (("eval", "--limit", "0"), "argument --limit: expected an integer >= 1, got 0"),
 ])
 def test_bad_bench_and_eval_arguments(capsys, argv, match):
     code, _, err = cli(capsys, *argv)

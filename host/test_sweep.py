@@ -75,7 +75,7 @@ def test_grid_file(tmp_path):
     (["--dim", "0"], "dim: expected a positive integer"),
     (["--config", "missing.toml"], "sweep file missing.toml not found"),
     (["--arch", "vit,cnn"], "unknown arch 'cnn'"),
-    (["--workers", "0"], "--workers at least 1"),
+    (["--workers", "0"], "argument --workers: expected an integer >= 1, got 0"),
     (["--budget", "2k"], "expected comma-separated integers"),
 ])
 def test_bad_input_is_one_line_before_any_work(capsys, tmp_path, argv, match):
