@@ -331,6 +331,35 @@ def _write_bytes(path: Path, data: bytes) -> None:
     write_atomic(path, lambda f: f.write(data))
 
 
+def _key(points: list[dict], train: dict, hardware: dict, sources: str) -> None:
+    """Each point's keys: its model's (config, training); its top's (its folder: the same ROM paths keep Yosys'
+    and Verilator's caches valid when only the measurements asked for change); the trial's."""
+    for p in points:
+        p["model_key"] = _digest(p["config"], train)
+        p["top_key"] = _digest(p["config"], train, p["budget"])
+        p["key"] = _digest(p["config"], train, p["budget"], hardware, sources)
+
+
+def _adopt(folder: Path, k: str) -> bool:
+    """A model that another sweep under the same root trained with the same key (config and training): copied
+    in (its .json, the completion mark, last), not trained again."""
+    for found in folder.parent.glob(f"*/models/{k}.json"):
+        if found.parent != folder / "models" and all(found.with_suffix(e).is_file() for e in (".npz", ".pt")):
+            for ext in (".pt", ".npz", ".json"):
+                _write_bytes(folder / "models" / f"{k}{ext}", found.with_suffix(ext).read_bytes())
+            return True
+    return False
+
+
+def _record(point: dict, result: dict, model: dict) -> dict:
+    """A trial's record: its point and keys, its model's training, what the hardware task measured."""
+    seconds = {"train": model["seconds"], **result.pop("seconds", {})}
+    record = {k: point[k] for k in ("key", "model_key", "point", "config", "budget")}
+    record.update(training=model["training"], **result, seconds=seconds,
+                  files={"model_file": f"models/{point['model_key']}.npz", "top": f"tops/{point['top_key']}"})
+    return record
+
+
 def run(name: str, axes: dict[str, list], settings: Settings, root: Path | None = None, workers: int = 1,
         ray_address: str | None = None, progress: bool = True) -> dict:
     """The sweep NAME over `axes`: cached trials are read back, the others run (models trained first, each
@@ -344,11 +373,7 @@ def run(name: str, axes: dict[str, list], settings: Settings, root: Path | None 
     train = train_config(settings)
     hardware = {k: v for k, v in asdict(settings).items() if k in ("synth", "sim_images", "timing")}
     sources = hardware_sources()
-    for p in points:  # the model's key; the top's (its folder: the same ROM paths keep Yosys' and Verilator's
-        # caches valid when only the measurements asked for change); the trial's
-        p["model_key"] = _digest(p["config"], train)
-        p["top_key"] = _digest(p["config"], train, p["budget"])
-        p["key"] = _digest(p["config"], train, p["budget"], hardware, sources)
+    _key(points, train, hardware, sources)
     trial_file = lambda p: folder / "trials" / f"{p['key']}.json"  # noqa: E731
     model_file = lambda k, ext: folder / "models" / f"{k}{ext}"  # noqa: E731
     # cached trials, under this grid's point (the same trial may have been asked for by another grid)
@@ -357,16 +382,7 @@ def run(name: str, axes: dict[str, list], settings: Settings, root: Path | None 
     todo = [p for p in points if p["key"] not in trials]
     models = {p["model_key"]: p["config"] for p in todo}
 
-    def adopt(k: str) -> bool:
-        """A model that another sweep under the same root trained with the same key (config and training):
-        copied in (its .json, the completion mark, last), not trained again."""
-        for found in Path(root).glob(f"*/models/{k}.json"):
-            if found.parent != folder / "models" and all(found.with_suffix(e).is_file() for e in (".npz", ".pt")):
-                for ext in (".pt", ".npz", ".json"):
-                    _write_bytes(model_file(k, ext), found.with_suffix(ext).read_bytes())
-                return True
-        return False
-    untrained = [k for k in models if not model_file(k, ".json").is_file() and not adopt(k)]
+    untrained = [k for k in models if not model_file(k, ".json").is_file() and not _adopt(folder, k)]
     failed, t_start = [], time.perf_counter()
     with executor(workers, ray_address) as pool, \
             tqdm(total=len(untrained) + len(todo), desc=f"sweep {name}", unit="task", disable=not progress) as bar:
@@ -402,12 +418,8 @@ def run(name: str, axes: dict[str, list], settings: Settings, root: Path | None 
                     submit_trials(what)
                     continue
                 model = json.loads(model_file(what["model_key"], ".json").read_text())
-                seconds = {"train": model["seconds"], **r.pop("seconds", {})}
-                record = {k: what[k] for k in ("key", "model_key", "point", "config", "budget")}
-                record.update(training=model["training"], **r, seconds=seconds,
-                              files={"model_file": f"models/{what['model_key']}.npz", "top": f"tops/{what['top_key']}"})
+                trials[what["key"]] = record = _record(what, r, model)
                 write_json_atomic(trial_file(what), record)
-                trials[what["key"]] = record
     ordered = [trials[p["key"]] for p in points if p["key"] in trials]
     report = {"name": name, "dataset": DATASET, "axes": axes, "train": train, "hardware": hardware,
               "hardware_sources": sources,

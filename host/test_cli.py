@@ -230,3 +230,18 @@ def test_build_dir_holds_every_output_of_a_command(capsys, tmp_path, monkeypatch
     monkeypatch.setenv("VITFLOW_BUILD", str(tmp_path / "env"))
     code, out, _ = run(capsys, "bitstream")
     assert code == 0 and (tmp_path / "env" / "board" / "vit_accel.tcl").is_file()
+
+
+def test_every_reporting_command_has_json(capsys, tmp_path):
+    """--json on every command but train (which prints one JSON object always); with it, stdout is the JSON
+    object alone (the text lines go to stderr)."""
+    import argparse
+
+    from vitflow.host.cli import build_parser
+
+    sub = next(a for a in build_parser()._actions if isinstance(a, argparse._SubParsersAction))
+    missing = [name for name, p in sub.choices.items()
+               if name != "train" and not any("--json" in a.option_strings for a in p._actions)]
+    assert missing == []
+    code, out, err = run(capsys, "bitstream", "--json", "--build-dir", str(tmp_path))
+    assert code == 0 and json.loads(out)["tcl"].endswith("vit_accel.tcl") and "vivado is not on PATH" in err

@@ -13,7 +13,7 @@ from vitflow.host.test_sweep import exit_code
 @pytest.mark.parametrize("argv, match", [
     (["--cycles", "0"], "argument --cycles: expected an integer >= 1, got 0"),
     (["--sim", "-1"], "argument --sim: expected an integer >= 0, got -1"),
-    (["--target-mhz", "0"], "--target-mhz above 0"),
+    (["--target-mhz", "0"], "--target-mhz must be above 0"),
     (["--device", "xc7a35t"], "invalid choice: 'xc7a35t'"),
     (["--model", "missing.npz"], "missing.npz"),
 ])

@@ -107,6 +107,8 @@ def run_distinct(instances: dict[str, dict], cache_dir: Path, tool, tag: str, wo
     import hashlib
     from concurrent.futures import ThreadPoolExecutor
 
+    from tqdm import tqdm
+
     cache_dir = Path(cache_dir)
     cache_dir.mkdir(parents=True, exist_ok=True)
     rtl = {m: hashlib.sha256(b"".join(p.read_bytes() for p in module_sources(m))).hexdigest()
@@ -136,8 +138,14 @@ def run_distinct(instances: dict[str, dict], cache_dir: Path, tool, tag: str, wo
     # growing with their lanes, the rest ~10 s)
     todo = dict(sorted(todo.items(), key=lambda kv: -SLOW_FIRST.get(kv[1]["module"], 0)
                        - kv[1]["params"].get("LANES", 0)))
-    with ThreadPoolExecutor(workers) as pool:
-        done = dict(zip(todo, pool.map(lambda kv: job(*kv), todo.items())))
+    # a bar on a terminal (tqdm leaves logs and captured output alone): placements take minutes
+    with ThreadPoolExecutor(workers) as pool, tqdm(total=len(todo), desc=tag, unit="instance", leave=False,
+                                                   disable=None) as bar:
+        def counted(kv):
+            result = job(*kv)
+            bar.update()
+            return result
+        done = dict(zip(todo, pool.map(counted, todo.items())))
     return {name: done[k] for name, k in keys.items()}
 
 

@@ -1,0 +1,216 @@
+"""`vitflow train / export / eval / infer / demo`: models and their accuracy."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+
+from ...model.config import ARCHS
+from ..accelerator import MIN_PROBABILITY
+from ..backends import BACKENDS, INTEGER_BACKENDS, ModelPaths, UserError, open_backend
+from ..inputs import load_test_split
+from .common import (
+    add_json,
+    add_model_args,
+    add_shape_args,
+    counting,
+    model_paths,
+    picture_framing,
+    picture_split,
+    reporting,
+    shape_values,
+)
+
+
+def cmd_train(args) -> int:
+    from ...model.datasets import load_dataset
+    from ..training import train_model
+
+    values = shape_values(args)  # a bad config file is refused before the data set loads
+    data = load_dataset(args.dataset, args.data_dir)
+    given = {"float_epochs": args.float_epochs, "qat_epochs": args.qat_epochs, "seed": args.seed}
+    report = train_model(values, data, Path(args.out) if args.out else None,
+                         {k: v for k, v in given.items() if v is not None}, args.qonnx, progress=not args.quiet)
+    print(json.dumps(report))
+    return 1 if report["golden_vs_brevitas_mismatches"] else 0
+
+
+def cmd_export(args) -> int:
+    from ...model.train import load_checkpoint
+    from ...quant.export import export_int_model, export_qonnx
+
+    ck = Path(args.checkpoint)
+    _, qmodel, meta = load_checkpoint(ck, quant=True)
+    out = Path(args.out) if args.out else ck.with_suffix(".npz")
+    with reporting(args) as emit:
+        export_int_model(qmodel, meta).save(out)
+        print(f"wrote {out}")
+        qonnx = export_qonnx(qmodel, Path(args.qonnx)) if args.qonnx else None
+        if qonnx:
+            print(f"wrote {qonnx}")
+        emit({"checkpoint": str(ck), "model_file": str(out), "qonnx": str(qonnx) if qonnx else None})
+    return 0
+
+
+def cmd_eval(args) -> int:
+    from ...model.datasets import PICTURE_SETS
+    from ..accelerator import logits_frac, verdicts
+
+    paths = model_paths(args)
+    backend = open_backend(args.backend, paths)
+    if args.dataset in PICTURE_SETS:
+        data, x, y, content = picture_split(args, paths, backend.input_shape)
+    else:
+        (data, x, y), content = load_test_split(args.dataset, args.data_dir, args.limit, backend.input_shape), None
+    x = backend.check(x)
+    t0 = time.perf_counter()
+    logits = backend.logits(x)
+    seconds = time.perf_counter() - t0
+    rows = verdicts(logits, logits_frac(backend), content)
+    right = np.array([r["class"] == t for r, t in zip(rows, y)])
+    result = {"arch": backend.arch, "dataset": data.name,
+              "backend": backend.name, "n": int(len(x)), "accuracy": float(right.mean()),
+              "seconds": round(seconds, 3), "low_probability": sum(r["flag"] == "low probability" for r in rows)}
+    if content is not None:  # pictures: what the preprocessing found, and each variant on its own
+        result["no_content"] = content.count(False)
+        groups = data.variants[:len(y)]
+        result["variants"] = {str(v): {"n": int((groups == v).sum()), "accuracy": float(right[groups == v].mean())}
+                              for v in dict.fromkeys(groups)}
+    if args.check:
+        ref = open_backend(args.check, paths)
+        if not (backend.integer and ref.integer):
+            raise UserError("--check compares integer logits: use the integer backends "
+                            f"({', '.join(INTEGER_BACKENDS)})")
+        result["checked_against"] = ref.name
+        result["mismatches"] = int((ref.logits(x) != logits).any(1).sum())
+    if args.json:
+        print(json.dumps(result))
+    else:
+        line = f"{result['arch']} {result['backend']} on {result['dataset']} test ({result['n']} images): " \
+               f"accuracy {100 * result['accuracy']:.2f}%"
+        if args.check:
+            line += f", {result['mismatches']} images differ from {args.check}"
+        print(line)
+        for v, r in result.get("variants", {}).items():
+            print(f"  {v:<18} {r['n']:>5} pictures  accuracy {100 * r['accuracy']:.2f}%")
+        if content is not None:
+            print(f"  no content found in {result['no_content']}; probability under the threshold for "
+                  f"{result['low_probability']}")
+    return 1 if result.get("mismatches") else 0
+
+
+def cmd_infer(args) -> int:
+    from ..accelerator import logits_frac, verdicts
+    from ..preprocess import read_inputs
+
+    paths = model_paths(args)
+    backend = open_backend(args.backend, paths)
+    names, images, prepared = read_inputs(args.images, backend.input_shape, picture_framing(paths), as_is=args.raw)
+    logits = backend.logits(backend.check(images))
+    content = None if args.raw else [p.content for p in prepared]
+    rows = [{"image": name, **v, "logits": lg.tolist()} for name, v, lg in
+            zip(names, verdicts(logits, logits_frac(backend), content, args.min_probability), logits)]
+    if not args.raw:
+        for r, p in zip(rows, prepared):
+            r["polarity"] = p.polarity
+    if args.json:
+        print(json.dumps({"backend": backend.name, "preprocessed": not args.raw,
+                          "min_probability": args.min_probability, "results": rows}))
+        return 0
+    for r in rows:
+        if r["flag"] == "no content":
+            print(f"{r['image']}: no digit found (blank picture)")
+        elif r["flag"]:
+            print(f"{r['image']}: class {r['class']}? probability {r['probability']:.2f}, under "
+                  f"{args.min_probability:.2f}: low confidence")
+        else:
+            print(f"{r['image']}: class {r['class']} (probability {r['probability']:.2f})")
+    return 0
+
+
+def cmd_demo(args) -> int:
+    """Every shipped model on the digits test split: golden integer model vs Brevitas, accuracy and speed."""
+    from ...model.datasets import digits
+
+    data = digits()
+    rows = []
+    with reporting(args) as emit:
+        print(f"digits test split: {len(data.y_test)} images, 8x8 grey\n")
+        print(f"{'arch':<10} {'params':>7} {'float':>7} {'brevitas':>9} {'golden':>7} {'mismatches':>11} "
+              f"{'golden s':>9}")
+        for arch in ARCHS:
+            r = demo_row(ModelPaths.resolve(arch, None), data)
+            rows.append(r)
+            print(f"{arch:<10} {r['params']:>7} {r['float']:>6.2f}% {r['brevitas']:>8.2f}% {r['golden']:>6.2f}% "
+                  f"{r['mismatches']:>11} {r['golden_seconds']:>9.2f}")
+        pred = open_backend("golden", ModelPaths.resolve("vit", None)).logits(data.x_test[:8]).argmax(1)
+        print("\nfirst test images, golden vit prediction (label):")
+        for row in range(8):
+            print("  ".join("".join(" .:-=+*#%@"[min(9, int(v) // 26)] for v in data.x_test[i, 0, row])
+                            for i in range(8)))
+        print("  ".join(f"{p}({t})".ljust(8) for p, t in zip(pred, data.y_test[:8])))
+        emit({"dataset": "digits", "images": int(len(data.y_test)), "models": rows})
+    return 1 if any(r["mismatches"] for r in rows) else 0
+
+
+def demo_row(paths: ModelPaths, data) -> dict:
+    """One shipped model's accuracy (%) on float, Brevitas and golden, their mismatches and golden's time."""
+    accs, ints = {}, {}
+    for name in ("torch", "brevitas", "golden"):
+        be = open_backend(name, paths)
+        t0 = time.perf_counter()
+        lg = be.logits(data.x_test)
+        secs = time.perf_counter() - t0
+        accs[name], ints[name] = round(100 * float((lg.argmax(1) == data.y_test).mean()), 2), lg
+    params = sum(p.numel() for p in open_backend("torch", paths).model.parameters())
+    return {"arch": paths.model_file.stem, "params": params, "float": accs["torch"], "brevitas": accs["brevitas"],
+            "golden": accs["golden"], "mismatches": int((ints["golden"] != ints["brevitas"]).any(1).sum()),
+            "golden_seconds": round(secs, 3)}
+
+
+def add_parsers(sub) -> None:
+    """The parsers of train, eval, export, infer, demo."""
+    t = sub.add_parser("train", help="float training + Brevitas QAT; writes checkpoint and model file")
+    add_model_args(t, model=False)
+    add_shape_args(t)
+    t.add_argument("--float-epochs", type=counting(1))
+    t.add_argument("--qat-epochs", type=counting(1))
+    t.add_argument("--seed", type=counting(0))
+    t.add_argument("--out", help="output prefix (default build/models/ARCH): writes PREFIX.pt and PREFIX.npz")
+    t.add_argument("--qonnx", action="store_true", help="also write PREFIX.onnx (QONNX, cleaned)")
+    t.add_argument("--quiet", action="store_true", help="no progress bars")
+    t.set_defaults(func=cmd_train)
+
+    e = sub.add_parser("eval", help="accuracy of a backend on a test split")
+    add_model_args(e, bitstream=True)
+    e.add_argument("--backend", choices=BACKENDS, default="golden")
+    e.add_argument("--check", choices=INTEGER_BACKENDS, help="count images whose integer logits differ")
+    e.add_argument("--limit", type=counting(1), help="first N test images only")
+    e.add_argument("--json", action="store_true", help="print one JSON object")
+    e.set_defaults(func=cmd_eval)
+
+    x = sub.add_parser("export", help="checkpoint -> integer model file (and QONNX)")
+    x.add_argument("--checkpoint", required=True)
+    x.add_argument("--out", help="model file path (default: beside the checkpoint, .npz)")
+    x.add_argument("--qonnx", help="also write a cleaned QONNX model here")
+    add_json(x)
+    x.set_defaults(func=cmd_export)
+
+    i = sub.add_parser("infer", help="classify pictures (PNG/JPEG/... or .npy batches), preprocessed like the "
+                                     "training data; each with its probability")
+    add_model_args(i, data=False, bitstream=True)
+    i.add_argument("--backend", choices=BACKENDS, default="golden")
+    i.add_argument("--json", action="store_true")
+    i.add_argument("--raw", action="store_true", help="no preprocessing: pictures of the model's input size, "
+                                                      "pixels as they are")
+    i.add_argument("--min-probability", type=float, default=MIN_PROBABILITY,
+                   help=f"flag answers below this probability (default {MIN_PROBABILITY})")
+    i.add_argument("images", nargs="+")
+    i.set_defaults(func=cmd_infer)
+
+    d = sub.add_parser("demo", help="the shipped models on the digits test split")
+    add_json(d)
+    d.set_defaults(func=cmd_demo)
