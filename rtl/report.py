@@ -21,23 +21,35 @@ from .simulate import sim_build
 from .synth import RESOURCES, XC7Z020, fractions, synthesize_instances
 from .top import macs_per_image, write_top
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parent.parent  # the checkout, or the installed package (rtl_tests/ ships in it)
 TOP_TEST = ROOT / "rtl_tests" / "vit_accel" / "test_vit_accel.py"
 
 
-def run_testbenches(results: Path, model_files: dict[str, Path], full: bool, kernels: bool = True) -> int:
-    """pytest on rtl_tests/ (or only the tops' testbench) with each testbench writing its result JSON into
-    `results`, the tops of `model_files`; `full` adds the slow tests (the whole digits test set through each
-    top, Icarus)."""
+def run_testbenches(results: Path, model_files: dict[str, Path], full: bool, kernels: bool | str = True) -> int:
+    """pytest on rtl_tests/ (`kernels` True), one kernel's folder (`kernels` its name) or only the tops'
+    testbench (False), each testbench writing its result JSON into `results`, the tops of `model_files`;
+    `full` adds the slow tests (the whole digits test set through each top, Icarus). The options are given
+    here, not read from the checkout's pyproject.toml: an installed package has none."""
     env = {**os.environ, BUILD_ENV: str(build_dir()), "VITFLOW_SIM_RESULTS": str(results.resolve()),
            "VITFLOW_TOP_MODELS": os.pathsep.join(str(Path(f).resolve()) for f in model_files.values())}
     marker = [] if full else ["-m", "not slow"]
-    target = ROOT / "rtl_tests" if kernels else TOP_TEST
-    return subprocess.call([sys.executable, "-m", "pytest", "-q", *marker, str(target)], env=env, cwd=ROOT)
+    target = TOP_TEST if kernels is False else ROOT / "rtl_tests" / (kernels if isinstance(kernels, str) else "")
+    options = ["-p", "no:cacheprovider", "--import-mode=importlib", "-W", "ignore::pytest.PytestUnknownMarkWarning"]
+    return subprocess.call([sys.executable, "-m", "pytest", "-q", *options, *marker, str(target)], env=env, cwd=ROOT,
+                           stdout=_file(sys.stdout))  # where Python's stdout is now (stderr under --json)
+
+
+def _file(stream):
+    """`stream` if it is a real file a subprocess can write to, else None (the process's own stdout)."""
+    try:
+        stream.fileno()
+    except (AttributeError, OSError, ValueError):
+        return None
+    return stream
 
 
 def run(model_files: dict[str, Path], sim_dir: Path | None = None, synth: bool = True, full: bool = False,
-        kernels: bool = True, log=print) -> dict:
+        kernels: bool | str = True, log=print) -> dict:
     """Testbenches of the kernels (`kernels`) and of the top of each model file (name -> file), Yosys on each
     top's instances; writes sim_dir/NAME/report.json (and resources.json) per model and, with `kernels`, the
     whole run's sim_dir/report.json; returns that report. The testbenches leave their results in a folder of
@@ -81,7 +93,7 @@ def run(model_files: dict[str, Path], sim_dir: Path | None = None, synth: bool =
             t = top["resources"]
             log(f"yosys {name:<14} total LUT {t['LUT']:>6} FF {t['FF']:>6} DSP {t['DSP']:>4} BRAM36 {t['BRAM36']:>5}"
                 f"  ({', '.join(f'{k} {v:.0%}' for k, v in t['fraction_of_xc7z020'].items())} of an xc7z020)")
-    if kernels:
+    if kernels is True:  # the whole run (one kernel's, or one model's, leaves it alone)
         write_json_atomic(sim_dir / "report.json", report)
     return report
 

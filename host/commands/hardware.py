@@ -7,6 +7,7 @@ from pathlib import Path
 from ...build import build_dir
 from ...model.config import ARCHS
 from ...model.datasets import DATASETS
+from ...rtl.cases import CASES
 from ...rtl.gen import XILINX_DEVICES
 from ...rtl.timing import TARGET_MHZ
 from ..backends import ModelPaths, UserError
@@ -83,19 +84,24 @@ def cmd_sim(args) -> int:
     top only (the kernel testbenches check the shipped models' layers)."""
     from ...rtl.report import run
 
-    chosen = [ModelPaths.resolve("vit", args.model)] if args.model else \
+    if args.kernel and args.model:
+        raise UserError("--kernel runs one kernel's testbenches, --model one model's top: give one of them")
+    chosen = [] if args.kernel else [ModelPaths.resolve("vit", args.model)] if args.model else \
         [ModelPaths.resolve(a, None) for a in (ARCHS if args.arch == "all" else (args.arch,))]
     files = {paths.build_name(load_model(paths).identity()): paths.model_file for paths in chosen}
     with reporting(args) as emit:
         try:
-            report = run(files, build_dir("sim"), synth=not args.no_synth, full=args.full, kernels=not args.model)
+            report = run(files, build_dir("sim"), synth=not args.no_synth, full=args.full,
+                         kernels=args.kernel or not args.model)
         except ValueError as e:
             raise hardware_error(", ".join(files), e) from None
         emit(report)
     bad = report["testbench_exit_code"] != 0 or any(k["mismatches"] for k in report["kernels"]) or \
         any(t.get("mismatches", 1) for t in report["tops"].values())
     tops = [build_dir("sim", name, "report.json") for name in files]
-    print(f"wrote {', '.join(map(str, ([] if args.model else [build_dir('sim', 'report.json')]) + tops))}")
+    whole = [] if args.model or args.kernel else [build_dir("sim", "report.json")]
+    if whole or tops:
+        print(f"wrote {', '.join(map(str, whole + tops))}")
     return 1 if bad else 0
 
 
@@ -184,6 +190,7 @@ def add_parsers(sub) -> None:
     r = sub.add_parser("sim", help="RTL testbenches vs golden + Yosys resources (make sim)")
     r.add_argument("--arch", choices=ARCHS + ("all",), default="all", help="the shipped models' tops to test")
     r.add_argument("--model", help="model file (.npz) or checkpoint (.pt): test its top (not the kernels')")
+    r.add_argument("--kernel", choices=sorted(CASES), help="this kernel's testbenches only (no top)")
     r.add_argument("--no-synth", action="store_true", help="skip Yosys")
     r.add_argument("--full", action="store_true", help="also the whole digits test set through vit_accel (slow)")
     add_json(r)
