@@ -5,7 +5,7 @@ PY     := $(VENV)/bin/python
 VITFLOW := $(VENV)/bin/vitflow
 PYTEST_ARGS ?=
 
-.PHONY: install demo test test-slow train lint clean hls sim timing timing-whole bitstream package report sweep scale
+.PHONY: install demo test test-slow train lint clean hls sim timing timing-whole bitstream package report sweep scale docs
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -28,6 +28,11 @@ test: install
 # Slow suite: training each architecture to its accuracy target, whole-split C-sim and RTL (vit_accel) runs.
 test-slow: install
 	$(PY) -m pytest -m slow $(PYTEST_ARGS)
+
+# The documentation site (docs/*.md, Sphinx + myst-parser) -> build/docs/html; warnings are errors
+docs: install
+	$(PY) -m sphinx -W --keep-going -q -b html docs build/docs/html
+	@echo "wrote build/docs/html/index.html"
 
 # Retrain the shipped models (about 5-10 minutes each on 2 cores) into model/pretrained/.
 train: install
@@ -92,6 +97,6 @@ bitstream: install
 # What goes onto the board: the overlay (when built), the model file, the digits test split and a wheel that
 # installs with numpy + Pillow only
 package: bitstream
-	cp model/pretrained/vit.npz model/data/digits_test.npz build/board/
+	cp model/pretrained/vit.npz model/data/digits_test.npz host/notebooks/vit_accel.ipynb build/board/
 	$(PY) -m pip wheel -q --no-deps -w build/board .
 	@ls build/board
