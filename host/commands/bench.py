@@ -30,6 +30,8 @@ def cmd_bench(args) -> int:
     if args.out:  # for `vitflow report` (build/bench/NAME.json)
         write_json_atomic(Path(args.out), report)
     print(json.dumps(report) if args.json else "\n".join(bench.lines(report)))
+    if args.out and not args.json:
+        print(f"wrote {args.out}")
     return 0
 
 
