@@ -125,3 +125,17 @@ def test_one_window_per_image_keeps_its_axis(tmp_path):
     assert tensor_shapes(m)["blocks.0.attn.q"] == (1, 16, m.config["dim"])
     attention = next(op for op in m.ops if op.op == "attention")
     assert check_kernel(m, attention, tmp_path / "hls", n=20)["mismatches"] == 0
+
+
+def test_a_slower_smaller_plan_on_request(capsys, tmp_path):
+    """`--cycles N`: a user's model simulated and put into the board project at a budget of their choosing (the
+    top's own cycle model and the simulation within it, 0 mismatching), beside its default plan's outputs."""
+    path = tmp_path / "tiny_vit.npz"
+    untrained_model_file({"arch": "vit", "dim": 16, "heads": 2, "depth": 1, "mlp_dim": 32}, path)
+    assert main(["sim", "--model", str(path), "--cycles", "3000", "--no-synth", "--json"]) == 0
+    (name, top), = json.loads(capsys.readouterr().out)["tops"].items()
+    assert name.endswith("-c3000") and top["mismatches"] == 0 and top["images"] == 23
+    assert 2000 < top["cycles_per_image"] <= 3000
+    assert main(["bitstream", "--model", str(path), "--cycles", "3000", "--build-dir", str(tmp_path), "--json"]) == 0
+    tcl = Path(json.loads(capsys.readouterr().out)["tcl"])
+    assert json.loads((tcl.parent / "rtl" / "vit_accel.model.json").read_text())["plan"]["cycles_per_image"] == 3000

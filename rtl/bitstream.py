@@ -18,7 +18,7 @@ import subprocess
 from pathlib import Path
 
 from ..quant.model_file import IntModel, write_atomic
-from .gen import BUS_BITS
+from .gen import BUS_BITS, Plan
 from .registers import ACCEL, AXIL_PORTS, DMA, DMA_LENGTH_BITS, DMA_MEMORY_BITS, REGISTERS
 from .top import write_top
 
@@ -164,12 +164,12 @@ def write_standin_hwh(m: IntModel, top: Path, length_bits: int = DMA_LENGTH_BITS
     return path
 
 
-def write_tcl(m: IntModel, out_dir: Path, clock_mhz: float = 100.0) -> Path:
+def write_tcl(m: IntModel, out_dir: Path, clock_mhz: float = 100.0, cycles: int | None = None) -> Path:
     """The project folder out_dir: rtl/ (the kernels, the generated top with its ROMs named by file name: Vivado
     finds a data file added to the project by its name), rtl/vit_accel.hwh (the stand-in) and the Tcl."""
     out_dir = Path(out_dir).resolve()
     rtl = out_dir / "rtl"
-    top, _ = write_top(m, rtl)
+    top, _ = write_top(m, rtl, Plan(cycles_per_image=cycles) if cycles else None)
     text = top.read_text().replace(f'"{rtl / "rom"}/', '"')
     write_atomic(top, lambda f: f.write(text.encode()))
     for source in sorted(Path(__file__).resolve().parent.glob("*.v")):
@@ -191,9 +191,10 @@ def top_ports(top: Path) -> dict[str, int]:
     return ports
 
 
-def build(m: IntModel, out_dir: Path, clock_mhz: float = 100.0, log=print) -> int:
-    """Write the Tcl; run Vivado when it is on PATH. Exit code 0 without Vivado (said in one line)."""
-    tcl = write_tcl(m, out_dir, clock_mhz)
+def build(m: IntModel, out_dir: Path, clock_mhz: float = 100.0, log=print, cycles: int | None = None) -> int:
+    """Write the Tcl (the top at `cycles` per image, else the planner's); run Vivado when it is on PATH. Exit code
+    0 without Vivado (said in one line)."""
+    tcl = write_tcl(m, out_dir, clock_mhz, cycles)
     vivado = shutil.which("vivado")
     if vivado is None:
         log(f"wrote {tcl}; vivado is not on PATH, so no bitstream was built here (on a machine with Vivado: "

@@ -17,6 +17,7 @@ from ..build import ENV as BUILD_ENV
 from ..build import build_dir
 from ..quant.model_file import IntModel, write_json_atomic
 from .gen import DEVICES
+from .rtlsim import top_plan_of
 from .simulate import sim_build
 from .synth import RESOURCES, XC7Z020, fractions, synthesize_instances
 from .top import macs_per_image, write_top
@@ -25,12 +26,14 @@ ROOT = Path(__file__).resolve().parent.parent  # the checkout, or the installed 
 TOP_TEST = ROOT / "rtl_tests" / "vit_accel" / "test_vit_accel.py"
 
 
-def run_testbenches(results: Path, model_files: dict[str, Path], full: bool, kernels: bool | str = True) -> int:
+def run_testbenches(results: Path, model_files: dict[str, Path], full: bool, kernels: bool | str = True,
+                    cycles: int | None = None) -> int:
     """pytest on rtl_tests/ (`kernels` True), one kernel's folder (`kernels` its name) or only the tops'
     testbench (False), each testbench writing its result JSON into `results`, the tops of `model_files`;
     `full` adds the slow tests (the whole digits test set through each top, Icarus). The options are given
     here, not read from the checkout's pyproject.toml: an installed package has none."""
-    env = {**os.environ, BUILD_ENV: str(build_dir()), "VITFLOW_SIM_RESULTS": str(results.resolve()),
+    env = {**os.environ, BUILD_ENV: str(build_dir()), "VITFLOW_TOP_CYCLES": str(cycles or ""),
+           "VITFLOW_SIM_RESULTS": str(results.resolve()),
            "VITFLOW_TOP_MODELS": os.pathsep.join(str(Path(f).resolve()) for f in model_files.values())}
     marker = [] if full else ["-m", "not slow"]
     target = TOP_TEST if kernels is False else ROOT / "rtl_tests" / (kernels if isinstance(kernels, str) else "")
@@ -49,21 +52,21 @@ def _file(stream):
 
 
 def run(model_files: dict[str, Path], sim_dir: Path | None = None, synth: bool = True, full: bool = False,
-        kernels: bool | str = True, log=print) -> dict:
+        kernels: bool | str = True, log=print, cycles: int | None = None) -> dict:
     """Testbenches of the kernels (`kernels`) and of the top of each model file (name -> file), Yosys on each
     top's instances; writes sim_dir/NAME/report.json (and resources.json) per model and, with `kernels`, the
     whole run's sim_dir/report.json; returns that report. The testbenches leave their results in a folder of
     this run's own: two runs at once (two models) do not touch each other's."""
     sim_dir = Path(sim_dir) if sim_dir else sim_build()
     models = {name: IntModel.load(f) for name, f in model_files.items()}
-    instances = {name: write_top(m, sim_dir / name / "synth")[1] for name, m in models.items()}
+    instances = {name: write_top(m, sim_dir / name / "synth", top_plan_of(cycles))[1] for name, m in models.items()}
 
     def synthesize_all():
         return {name: synthesize_instances(inst, sim_dir / "synth_cache") for name, inst in instances.items()}
     sim_dir.mkdir(parents=True, exist_ok=True)
     with ThreadPoolExecutor(1) as pool, tempfile.TemporaryDirectory(dir=sim_dir, prefix="results-") as own:
         synthesis = pool.submit(synthesize_all) if synth else None  # Yosys while the testbenches run
-        rc = run_testbenches(Path(own), model_files, full, kernels)
+        rc = run_testbenches(Path(own), model_files, full, kernels, cycles)
         synthesized = synthesis.result() if synthesis else {}
         results = {p.stem: json.loads(p.read_text()) for p in sorted(Path(own).glob("*.json"))}
     tops = {}

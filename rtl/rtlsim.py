@@ -18,10 +18,17 @@ from .simulate import sim_build
 CLOCK_NS = 10
 
 
-def top_dir(m: IntModel) -> Path:
-    """Where the simulated top of a model and its ROM files are written: one folder per model identity, so the
-    testbenches and this backend share one Verilator build per model."""
-    return sim_build("vit_accel", f"gen-{m.identity():08x}")
+def top_dir(m: IntModel, cycles: int | None = None) -> Path:
+    """Where the simulated top of a model and its ROM files are written: one folder per model identity (and
+    plan, when a cycle budget is given), so the testbenches and this backend share one Verilator build."""
+    return sim_build("vit_accel", f"gen-{m.identity():08x}" + (f"-c{cycles}" if cycles else ""))
+
+
+def top_plan_of(cycles: int | None):
+    """The Plan of `--cycles N` (a budget taken as given), or None: the planner's fastest plan that fits."""
+    from .gen import Plan
+
+    return Plan(cycles_per_image=cycles) if cycles else None
 
 
 async def start(dut):

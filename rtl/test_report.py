@@ -14,7 +14,7 @@ from vitflow.rtl import report
 def test_two_models_at_once_keep_to_their_own_folders(tmp_path, monkeypatch):
     barrier = threading.Barrier(2)
 
-    def testbenches(results: Path, model_files: dict, full: bool, kernels: bool = True) -> int:
+    def testbenches(results: Path, model_files: dict, full: bool, kernels: bool = True, cycles=None) -> int:
         barrier.wait()  # both runs' testbenches "running" at the same time
         name, = model_files
         (results / f"{name}-only.json").write_text(json.dumps({"kernel": "k", "layer": name}))

@@ -84,24 +84,25 @@ def cmd_sim(args) -> int:
     top only (the kernel testbenches check the shipped models' layers)."""
     from ...rtl.report import run
 
-    if args.kernel and args.model:
-        raise UserError("--kernel runs one kernel's testbenches, --model one model's top: give one of them")
+    if args.kernel and (args.model or args.cycles):
+        raise UserError("--kernel runs one kernel's testbenches, --model / --cycles a top: give one of them")
     chosen = [] if args.kernel else [ModelPaths.resolve("vit", args.model)] if args.model else \
         [ModelPaths.resolve(a, None) for a in (ARCHS if args.arch == "all" else (args.arch,))]
-    files = {paths.build_name(load_model(paths).identity()): paths.model_file for paths in chosen}
+    plan = f"-c{args.cycles}" if args.cycles else ""  # another plan's outputs beside the default plan's
+    files = {paths.build_name(load_model(paths).identity()) + plan: paths.model_file for paths in chosen}
     with reporting(args) as emit:
         try:
             report = run(files, build_dir("sim"), synth=not args.no_synth, full=args.full,
-                         kernels=args.kernel or not args.model)
+                         kernels=args.kernel or not (args.model or args.cycles), cycles=args.cycles)
         except ValueError as e:
             raise hardware_error(", ".join(files), e) from None
+        tops = [build_dir("sim", name, "report.json") for name in files]
+        whole = [] if args.model or args.kernel or args.cycles else [build_dir("sim", "report.json")]
+        if whole or tops:
+            print(f"wrote {', '.join(map(str, whole + tops))}")
         emit(report)
     bad = report["testbench_exit_code"] != 0 or any(k["mismatches"] for k in report["kernels"]) or \
         any(t.get("mismatches", 1) for t in report["tops"].values())
-    tops = [build_dir("sim", name, "report.json") for name in files]
-    whole = [] if args.model or args.kernel else [build_dir("sim", "report.json")]
-    if whole or tops:
-        print(f"wrote {', '.join(map(str, whole + tops))}")
     return 1 if bad else 0
 
 
@@ -161,7 +162,7 @@ def cmd_bitstream(args) -> int:
     out = Path(args.out) if args.out else board if paths.shipped and m.arch == "vit" else board / name
     with reporting(args) as emit:
         try:
-            code = build(m, out, args.clock_mhz)
+            code = build(m, out, args.clock_mhz, cycles=args.cycles)
         except ValueError as e:
             raise hardware_error(name, e) from None
         bit = out / "vit_accel.bit"
@@ -191,6 +192,8 @@ def add_parsers(sub) -> None:
     r.add_argument("--arch", choices=ARCHS + ("all",), default="all", help="the shipped models' tops to test")
     r.add_argument("--model", help="model file (.npz) or checkpoint (.pt): test its top (not the kernels')")
     r.add_argument("--kernel", choices=sorted(CASES), help="this kernel's testbenches only (no top)")
+    r.add_argument("--cycles", type=counting(1), help="the top(s) at this cycle budget per image (a slower, smaller "
+                   "plan than the fastest that fits the xc7z020), not the kernels")
     r.add_argument("--no-synth", action="store_true", help="skip Yosys")
     r.add_argument("--full", action="store_true", help="also the whole digits test set through vit_accel (slow)")
     add_json(r)
@@ -225,5 +228,7 @@ def add_parsers(sub) -> None:
     add_model_args(bs, data=False)
     bs.add_argument("--out", help="output folder (default build/board; build/board/NAME for a --model)")
     bs.add_argument("--clock-mhz", type=float, default=100.0, help="fabric clock FCLK0 (default 100)")
+    bs.add_argument("--cycles", type=counting(1), help="the top at this cycle budget per image (default: the fastest "
+                    "plan that fits the xc7z020)")
     add_json(bs)
     bs.set_defaults(func=cmd_bitstream)

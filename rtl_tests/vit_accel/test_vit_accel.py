@@ -257,12 +257,13 @@ def run_top(model_file: Path, images: int):
     from sim import run
 
     from vitflow.quant.model_file import IntModel
-    from vitflow.rtl.rtlsim import top_dir
+    from vitflow.rtl.rtlsim import top_dir, top_plan_of
     from vitflow.rtl.top import model_file as cycle_model
     from vitflow.rtl.top import write_top
 
     m = IntModel.load(model_file)
-    top, _ = write_top(m, top_dir(m))
+    cycles = int(os.environ.get("VITFLOW_TOP_CYCLES") or 0) or None  # `vitflow sim --cycles N`
+    top, _ = write_top(m, top_dir(m, cycles), top_plan_of(cycles))
     env = {"IMAGES": str(images), "VITFLOW_TOP_MODEL": str(Path(model_file).resolve()),
            "VITFLOW_TOP_CYCLE_MODEL": str(cycle_model(top))}
     run("vit_accel", "test_vit_accel", {}, env, generated=[top])
