@@ -2,7 +2,9 @@
 // DMA sends in simple mode) into one frame per image for patch_embed, by adding TLAST on the last beat of every
 // image but the batch's last; that one keeps the transfer's own TLAST, so patch_embed's frame check still drops
 // a batch that ends early or late. A TLAST anywhere restarts the count (the next beat begins a new batch).
-// Pass-through: no register on the data path.
+// Pass-through: no register on the data path (accel_ctrl pairs the transfer's TLAST with patch_embed's frame
+// end in the same cycle); whether the current image is the batch's last is a flip-flop: a 16-bit compare in
+// the TLAST path was the slowest path of a whole top placed and routed (into patch_embed's frame logic).
 `default_nettype none
 
 module axis_batch #(
@@ -27,8 +29,10 @@ module axis_batch #(
 
     reg [BB-1:0] beat;               // beat of the current image
     reg [BATCH_BITS-1:0] image;      // image of the current batch
+    reg batch_last;                  // the current image is the batch's last (batch 0 or 1: every image)
     wire image_end = beat == LAST_BEAT;
-    wire batch_last = image + 1'b1 >= batch;  // the batch's last image (batch 0 or 1: every image)
+    wire [BATCH_BITS:0] next_image = {1'b0, image} + {{(BATCH_BITS-1){1'b0}}, 2'd2};  // one past the next image
+    wire single = batch <= {{(BATCH_BITS-1){1'b0}}, 1'b1};  // a batch of one image
 
     assign m_axis_tdata = s_axis_tdata;
     assign m_axis_tvalid = s_axis_tvalid;
@@ -39,16 +43,21 @@ module axis_batch #(
         if (rst) begin
             beat <= {BB{1'b0}};
             image <= {BATCH_BITS{1'b0}};
+            batch_last <= single;
         end else if (s_axis_tvalid && m_axis_tready) begin
-            if (s_axis_tlast) begin
+            if (s_axis_tlast || (image_end && batch_last)) begin  // a new batch begins
                 beat <= {BB{1'b0}};
                 image <= {BATCH_BITS{1'b0}};
+                batch_last <= single;
             end else if (image_end) begin
                 beat <= {BB{1'b0}};
-                image <= batch_last ? {BATCH_BITS{1'b0}} : image + 1'b1;
+                image <= image + 1'b1;
+                batch_last <= next_image >= {1'b0, batch};
             end else begin
                 beat <= beat + 1'b1;
             end
+        end else if (image == {BATCH_BITS{1'b0}} && beat == {BB{1'b0}}) begin
+            batch_last <= single;  // between batches it follows the BATCH register (written while idle)
         end
     end
 endmodule

