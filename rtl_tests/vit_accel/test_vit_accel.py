@@ -257,7 +257,8 @@ def run_top(model_file: Path, images: int):
     from sim import run
 
     from vitflow.quant.model_file import IntModel
-    from vitflow.rtl.rtlsim import top_dir, top_plan_of
+    from vitflow.rtl.planner import top_plan_of
+    from vitflow.rtl.rtlsim import top_dir
     from vitflow.rtl.top import model_file as cycle_model
     from vitflow.rtl.top import write_top
 
