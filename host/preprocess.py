@@ -26,13 +26,13 @@ from pathlib import Path
 
 import numpy as np
 
+from . import ink as strokes
 from .backends import UserError
 
 WORK_SIDE = 128        # longer side of the working picture (pixels); larger pictures are area-downscaled
 FINE_SCALE = 4         # picture pixels per model pixel from which strokes are cleaned and normalized
 MIN_CONTRAST = 0.12    # peak ink below this fraction of full scale: no content
 INK_RAMP = (0.2, 0.7)  # fine pictures: normalized ink below -> 0 (paper texture, noise), above -> 1 (stroke)
-SPECK = 0.1            # fine pictures: components with less ink than this fraction of the largest are dropped
 LUMA = np.array([0.299, 0.587, 0.114])  # ITU-R BT.601 grey from RGB
 
 
@@ -174,13 +174,28 @@ def to_work_size(grey: np.ndarray) -> np.ndarray:
 
 
 def ink(grey: np.ndarray) -> tuple[np.ndarray, str]:
-    """(ink, polarity): the background is the median of the border (it touches the border, the digit mostly
-    does not); the ink lies on the side of it with the stronger deviation; ink = that deviation, >= 0."""
+    """(ink, polarity) of a small picture: the background is the median of the border (it touches the
+    border, the digit mostly does not); the ink lies on the side of it with the stronger deviation; ink = that
+    deviation, >= 0."""
     border = np.concatenate([grey[0], grey[-1], grey[:, 0], grey[:, -1]])
     background = float(np.median(border))
     darker, lighter = np.clip(background - grey, 0.0, None), np.clip(grey - background, 0.0, None)
     dark = contrast(darker) > contrast(lighter)
     return (darker, "dark-on-light") if dark else (lighter, "light-on-dark")
+
+
+def dark_ink(grey: np.ndarray) -> bool:
+    """Polarity of a large picture: the paper is most of it, the ink a thin tail of it, so the ink lies on
+    the side where the extreme (0.5th or 99.5th percentile) is farther from the median, once the light's
+    slow changes (a third of the picture and larger: falloff, a shadow's side) are taken out. The border
+    alone misleads: a shadow over half of it, a vignette that lights the middle above every border pixel."""
+    from PIL import Image
+
+    h, w = grey.shape
+    coarse = Image.fromarray(grey.astype(np.float32), "F").resize((3, 3), Image.BOX)
+    flat = grey - np.asarray(coarse.resize((w, h), Image.BILINEAR), np.float64)
+    low, mid, high = np.percentile(flat, [0.5, 50, 99.5])
+    return mid - low > high - mid
 
 
 def contrast(a: np.ndarray) -> float:
@@ -192,48 +207,6 @@ def contrast(a: np.ndarray) -> float:
 
 def ramp(a: np.ndarray, low: float = INK_RAMP[0], high: float = INK_RAMP[1]) -> np.ndarray:
     return np.clip((a - low) / (high - low), 0.0, 1.0)
-
-
-def components(mask: np.ndarray) -> np.ndarray:
-    """Labels (1..K, 0 = background) of the 8-connected components of a boolean mask (union-find over runs
-    of rows: the working picture is small)."""
-    h, w = mask.shape
-    labels = np.zeros((h, w), np.int64)
-    parent = [0]
-
-    def find(i):
-        while parent[i] != i:
-            parent[i] = parent[parent[i]]
-            i = parent[i]
-        return i
-
-    for y in range(h):
-        row = mask[y]
-        starts = np.flatnonzero(row & ~np.concatenate([[False], row[:-1]]))
-        ends = np.flatnonzero(row & ~np.concatenate([row[1:], [False]])) + 1
-        for s, e in zip(starts, ends):
-            parent.append(len(parent))
-            lab = len(parent) - 1
-            labels[y, s:e] = lab
-            if y:
-                above = labels[y - 1, max(0, s - 1):min(w, e + 1)]
-                for other in np.unique(above[above > 0]):
-                    a, b = find(int(other)), find(lab)
-                    if a != b:
-                        parent[max(a, b)] = min(a, b)
-    roots = np.array([find(i) for i in range(len(parent))])
-    _, compact = np.unique(roots, return_inverse=True)
-    return compact[labels]
-
-
-def drop_specks(a: np.ndarray, fraction: float = SPECK) -> np.ndarray:
-    """Ink with the components whose ink is under `fraction` of the largest component's set to 0."""
-    labels = components(a > 0)
-    mass = np.bincount(labels.ravel(), weights=a.ravel())
-    mass[0] = 0.0
-    keep = mass >= fraction * mass.max()
-    keep[0] = False
-    return np.where(keep[labels], a, 0.0)
 
 
 def content_box(a: np.ndarray) -> tuple[int, int, int, int] | None:
@@ -260,37 +233,35 @@ def crop_square(a: np.ndarray, box: tuple[int, int, int, int], margin: float) ->
     return out
 
 
-def stroke_width(a: np.ndarray) -> float:
-    """Mean stroke width of an ink picture in pixels: 2 * area / boundary (a stroke of width w and length L
-    has area w * L and 2 * L boundary pixels)."""
-    m = a > 0.5
-    if not m.any():
-        return 0.0
-    p = np.pad(m, 1)
-    inner = p[:-2, 1:-1] & p[2:, 1:-1] & p[1:-1, :-2] & p[1:-1, 2:]
-    boundary = np.count_nonzero(m & ~inner)
-    return 2.0 * np.count_nonzero(m) / max(boundary, 1)
-
-
-def dilate(a: np.ndarray, steps: int) -> np.ndarray:
-    """Grey dilation by a 3x3 square, `steps` times (each widens a stroke by 2 pixels)."""
-    for _ in range(steps):
-        p = np.pad(a, 1)
-        a = np.max([p[dy:dy + a.shape[0], dx:dx + a.shape[1]] for dy in range(3) for dx in range(3)], axis=0)
-    return a
-
-
-def thicken(a: np.ndarray, target: float) -> np.ndarray:
-    """Strokes thinner than `target` pixels widened towards it (thicker ones are kept: eroding breaks them)."""
-    return dilate(a, max(0, int(round((target - stroke_width(a)) / 2))))
-
-
 def to_levels(a: np.ndarray, levels: int) -> np.ndarray:
     """Ink coverage in [0, 1] -> uint8 pixels on the training set's grid: `levels` steps of 256 // levels
     (digits: count * 16, 256 -> 255), or 0..255 as stored in 8-bit files (levels 0)."""
     if not levels:
         return np.round(a * 255).astype(np.uint8)
     return np.minimum(np.round(a * levels) * (256 // levels), 255).astype(np.uint8)
+
+
+def fine_strokes(work: np.ndarray, dark_ink: bool, stroke: float, steps: dict | None) -> np.ndarray:
+    """A picture holding strokes -> the digit's ink in [0, 1] (host/ink.py's steps), thickened to `stroke` of
+    the digit's longer side; all zero if nothing stands out from the paper by MIN_CONTRAST."""
+    def note(name, a):
+        if steps is not None:
+            steps[name] = a
+        return a
+
+    a = note("paper", strokes.ink(work, dark_ink))
+    if contrast(a) < MIN_CONTRAST:
+        return np.zeros_like(a)
+    t = strokes.otsu(a)
+    solid = float(np.median(a[a > t]))
+    a = ramp(a, t, max(solid, t + 1e-3))
+    mask, _ = strokes.remove_lines(a > 0)
+    a = note("ink", strokes.digit_strokes(np.where(mask, a, 0.0)))
+    a = strokes.deskew(a)
+    box = content_box(a)
+    if box is None:
+        return a
+    return note("stroke", strokes.thicken(a, stroke * side(box)))
 
 
 # ---- the whole ------------------------------------------------------------------------------------------
@@ -304,20 +275,19 @@ def prepare(grey: np.ndarray, shape: list[int], framing: Framing = FRAMINGS["dig
         rgb = grey if grey.ndim == 3 else np.repeat(grey[None], c, 0)
         return Prepared(to_levels(area_resize(rgb, h, w), 0), True, "rgb")
     steps = {"picture": grey} if keep_steps else {}
-    diff, polarity = ink(to_work_size(grey))
-    peak = contrast(diff)
-    box = content_box(diff >= peak / 32) if peak >= MIN_CONTRAST else None
-    fine = box is not None and max(diff.shape) >= FINE_SCALE * max(h, w)
-    if fine:  # solid strokes without specks, as wide as the training set's relative to the digit
-        a = drop_specks(ramp(diff / peak))
+    work = to_work_size(grey)
+    fine = max(work.shape) >= FINE_SCALE * max(h, w)
+    if fine:  # the digit's own strokes, solid, as wide as the training set's relative to the digit
+        dark = dark_ink(work)
+        polarity = "dark-on-light" if dark else "light-on-dark"
+        a = fine_strokes(work, dark, framing.stroke, steps if keep_steps else None)
+    else:  # small pictures: their grey levels already are ink coverage
+        diff, polarity = ink(work)
+        peak = contrast(diff)
+        a = diff / max(float(diff.max()), 1e-12)
         if keep_steps:
             steps["ink"] = a
-        a = thicken(a, framing.stroke * side(content_box(a)))
-        box = content_box(a)
-    else:  # small pictures: their grey levels already are ink coverage
-        a = diff / max(float(diff.max()), 1e-12)
-    if keep_steps:
-        steps["stroke" if fine else "ink"] = a
+    box = content_box(a) if fine else content_box(diff >= peak / 32) if peak >= MIN_CONTRAST else None
     if box is None:
         return Prepared(np.zeros((1, h, w), np.uint8), False, polarity, steps)
     sq = crop_square(a, box, framing.picture_margin if fine else framing.margin)

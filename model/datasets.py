@@ -9,6 +9,8 @@
 - cifar10: the python batches (data_batch_1..5, test_batch) from a folder the user names.
 - strokes: the out-of-distribution set (model/ood.py): synthetic pen digits, 64x64 pictures in four variants,
   generated; test images only, run through the preprocessing (host/preprocess.py).
+- photos, ruled, board, thinpen, script, fonts, forms, nondigits: the pictures people take (model/wild.py),
+  generated the same way; nondigits are labelled -1 (the right answer: no content, or not a digit).
 """
 
 from __future__ import annotations
@@ -21,8 +23,9 @@ from pathlib import Path
 
 import numpy as np
 
-DATASETS = ("digits", "mnist", "cifar10", "strokes")
-PICTURE_SETS = ("strokes",)  # test pictures of any size: evaluated through host/preprocess.py
+WILD_SETS = ("photos", "ruled", "board", "thinpen", "script", "fonts", "forms", "nondigits")  # model/wild.py
+DATASETS = ("digits", "mnist", "cifar10", "strokes", *WILD_SETS)
+PICTURE_SETS = ("strokes", *WILD_SETS)  # test pictures of any size: evaluated through host/preprocess.py
 DIGITS_SPLIT_SEED = 0
 DIGITS_TEST_FRACTION = 0.2
 
@@ -63,6 +66,12 @@ def load_dataset(name: str, data_dir: str | Path | None = None) -> Dataset:
 
         x, y, variants = strokes()
         return Dataset("strokes", np.zeros((0, *x.shape[1:]), np.uint8), np.zeros(0, np.int64), x, y, patch=2,
+                       variants=variants, pictures=True)
+    if name in WILD_SETS:
+        from .wild import pictures
+
+        x, y, variants = pictures(name)
+        return Dataset(name, np.zeros((0, *x.shape[1:]), np.uint8), np.zeros(0, np.int64), x, y, patch=2,
                        variants=variants, pictures=True)
     if name not in DATASETS:
         raise DataError(f"unknown data set '{name}' (choose from {', '.join(DATASETS)})")

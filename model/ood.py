@@ -88,14 +88,18 @@ def pen_path(strokes: list[np.ndarray], rng: np.random.Generator) -> list[np.nda
     return [(p - lo) / (hi[1] - lo[1]) for p in out]
 
 
-def coverage(strokes: list[np.ndarray], size: int, scale: float, origin: np.ndarray, width: float) -> np.ndarray:
-    """Pen coverage [size, size] in [0, 1]: pixel centres within width / 2 of a stroke, anti-aliased over
-    one pixel. `strokes` in unit-box coordinates, placed at origin + scale * p (pixels). Distances are taken
-    only inside the strokes' bounding box (plus the pen)."""
+def coverage(strokes: list[np.ndarray], size, scale: float, origin: np.ndarray, width: float) -> np.ndarray:
+    """Pen coverage [h, w] in [0, 1] (`size`: h = w, or (h, w)): pixel centres within width / 2 of a stroke,
+    anti-aliased over one pixel. `strokes` in unit-box coordinates, placed at origin + scale * p (pixels).
+    Distances are taken only inside the strokes' bounding box (plus the pen)."""
+    h, w = (size, size) if np.isscalar(size) else size
     pts = [origin + scale * s for s in strokes]
     allp = np.concatenate(pts)
-    lo = np.clip(np.floor(allp.min(0) - width), 0, size).astype(int)
-    hi = np.clip(np.ceil(allp.max(0) + width) + 1, 0, size).astype(int)
+    lo = np.clip(np.floor(allp.min(0) - width), 0, [w, h]).astype(int)
+    hi = np.clip(np.ceil(allp.max(0) + width) + 1, 0, [w, h]).astype(int)
+    out = np.zeros((h, w))
+    if (hi <= lo).any():
+        return out
     yy, xx = (g.astype(np.float32).reshape(-1, 1) + 0.5 for g in np.mgrid[lo[1]:hi[1], lo[0]:hi[0]])
     a = np.concatenate([p[:-1] for p in pts]).astype(np.float32)
     ab = np.concatenate([p[1:] for p in pts]).astype(np.float32) - a
@@ -104,7 +108,6 @@ def coverage(strokes: list[np.ndarray], size: int, scale: float, origin: np.ndar
     rx -= t * ab[:, 0]
     ry -= t * ab[:, 1]
     dist = np.sqrt((rx * rx + ry * ry).min(1))
-    out = np.zeros((size, size))
     out[lo[1]:hi[1], lo[0]:hi[0]] = np.clip(width / 2 - dist + 0.5, 0, 1).reshape(hi[1] - lo[1], hi[0] - lo[0])
     return out
 
