@@ -24,6 +24,7 @@ MIN_WINDOW = 9         # pixels
 STROKE_WINDOWS = 3.0   # the paper's window in stroke widths (a stroke up to 1.5x wider than the mean fits)
 LINE_SPAN = 0.75       # a line crosses at least this fraction of the picture
 LINE_ANGLES = np.radians(np.arange(-4.0, 4.01, 0.5))   # slopes searched for lines (ruled paper, a slight tilt)
+PEN_OVER_LINE = 1.6    # ink this many times the lines' own (their median) is pen drawn along a line
 LINE_WIDTH = 3         # vertical runs of ink up to this many pixels at a line are the line's own
 SPECK = 0.1            # components with less ink than this fraction of the largest are dropped
 SLANT_KEPT = 0.25      # deskew: slant (dx/dy) up to this is the writer's and the training set's; beyond, removed
@@ -178,16 +179,22 @@ def vertical_runs(mask: np.ndarray) -> np.ndarray:
     return np.where(mask, up + down - 1, 0)
 
 
-def remove_lines(mask: np.ndarray) -> tuple[np.ndarray, bool]:
-    """(mask without ruled / grid / cell lines, whether any were found). Lines come in families: some
-    direction must hold at least two (ruling, a grid, a cell's two sides); a digit's own long stroke (the
-    4's or 1's stem in a tight crop) is one line alone, and then nothing is removed."""
-    rows = line_rows(mask)
-    cols = line_rows(mask.T)
+def remove_lines(a: np.ndarray, t: float) -> tuple[np.ndarray, bool]:
+    """(the ink mask a > t without ruled / grid / cell lines, whether any were found). Lines are looked for
+    in the fainter mask a > t / 2 (a light blue ruling breaks up at t). Lines come in families: some direction
+    must hold at least two (ruling, a grid, a cell's two sides); a digit's own long stroke (a 4's or 1's stem
+    in a tight crop) is one line alone, and then nothing is removed. Pen on a line stays where it is darker
+    than the line by PEN_OVER_LINE (the 7's bar drawn along a ruled line)."""
+    mask, faint = a > t, a > t / 2
+    rows, cols = line_rows(faint), line_rows(faint.T)
     if len(rows) < 2 and len(cols) < 2:
         return mask, False
     out = drop_rows(mask, rows) if rows else mask
-    return (drop_rows(out.T, cols).T if cols else out), True
+    out = drop_rows(out.T, cols).T if cols else out
+    removed = mask & ~out
+    if removed.any():
+        out |= removed & (a > PEN_OVER_LINE * np.median(a[removed]))
+    return out, True
 
 
 # ---- components ------------------------------------------------------------------------------------------

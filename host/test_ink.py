@@ -63,7 +63,7 @@ def ruled_page(angle_deg=2.0, step=12, shape=(96, 96)):
 
 def test_ruled_lines_removed_and_a_crossing_stroke_kept():
     lines, stroke = ruled_page()
-    out, found = ink.remove_lines(lines | stroke)
+    out, found = ink.remove_lines(0.4 * lines + 0.9 * stroke, 0.2)
     assert found and (out & lines & ~stroke).sum() < 0.02 * (lines & ~stroke).sum()
     assert (out & stroke).sum() >= 0.97 * stroke.sum()
     assert ink.components(out).max() == 1  # the stroke in one piece: no gaps where the lines crossed it
@@ -71,7 +71,7 @@ def test_ruled_lines_removed_and_a_crossing_stroke_kept():
 
 def test_a_digits_long_bar_is_not_a_line():
     a = bar((96, 96), (20, 24), (25, 70)) + bar((96, 96), (24, 70), (66, 70))  # a 7: bar 47 % of the width
-    out, found = ink.remove_lines(a > 0)
+    out, found = ink.remove_lines(a, 0.5)
     assert not found and np.array_equal(out, a > 0)
 
 
@@ -96,3 +96,14 @@ def test_deskew_keeps_a_slight_slant_and_takes_out_the_excess(slant):
     kept = min(slant, ink.SLANT_KEPT)
     cols = np.flatnonzero(out.max(0) > 0.5)
     assert abs(cols.size - (5 + kept * 46)) <= 3 and abs(out.sum() - a.sum()) < 0.02 * a.sum()
+
+
+def test_pen_along_a_line_is_kept():
+    """A 7's bar drawn on a light ruled line: the line goes, the darker pen on it stays."""
+    lines, stroke = ruled_page(angle_deg=0.0)
+    on_line = np.zeros_like(lines)
+    row = int(np.flatnonzero(lines[:, 50])[0])
+    on_line[row, 20:60] = True
+    out, found = ink.remove_lines(0.35 * lines + 0.9 * (stroke | on_line), 0.2)
+    line_only = lines & ~stroke & ~on_line
+    assert found and out[row, 20:60].all() and (out & line_only).sum() < 0.02 * line_only.sum()
