@@ -7,8 +7,9 @@ golden (NumPy), csim (hls4ml C-simulation), rtlsim (the board driver against the
         verdicts = acc.classify_pictures(["scan.png", photo_array])  # any picture, preprocessed
 
 A verdict is the class with its probability (softmax of the integer logits read on their fixed-point grid), or
-a flag instead of a bare class: "no content" (a blank picture: class None) or "low probability" (under
-MIN_PROBABILITY).
+a flag instead of a class (class None): "no content" (a blank picture) or "not a digit" (probability under the
+model's min_probability; the best class is then its "guess"). The probability is a function of the integer
+logits alone, so golden, C-sim, RTL and board give the same verdict.
 """
 
 from __future__ import annotations
@@ -20,9 +21,16 @@ import numpy as np
 from .backends import BACKENDS, ModelPaths, UserError, open_backend
 
 DRIVER_BACKENDS = tuple(n for n in ("golden", "csim", "rtlsim", "board") if n in BACKENDS)
-# Below: flagged "low probability". On the strokes set it flags 5 % of the answers and 20 % of the wrong ones
-# (shipped vit; retrained with augmentation: 5 % and 38 %, the rest then 95.6 % right).
+# Below: "not a digit", for models without a calibrated threshold. Models trained with non-digits (`train
+# --pictures`) carry their own in the model file's meta: the probability that flags REJECT_DIGITS of the
+# digits test split (host/training.py).
 MIN_PROBABILITY = 0.5
+REJECT_DIGITS = 0.015
+
+
+def min_probability_of(meta: dict | None) -> float:
+    """The threshold under which a model's answer is "not a digit": its calibrated one, else MIN_PROBABILITY."""
+    return float((meta or {}).get("min_probability", MIN_PROBABILITY))
 
 
 def logits_frac(backend) -> int:
@@ -43,16 +51,19 @@ def probabilities(logits: np.ndarray, frac: int) -> np.ndarray:
 
 def verdicts(logits: np.ndarray, frac: int, content: list[bool] | None = None,
              min_probability: float = MIN_PROBABILITY) -> list[dict]:
-    """Per image: class, probability and flag (None, "no content" or "low probability")."""
+    """Per image: class, probability and flag (None, "no content", or "not a digit" with the class in
+    "guess")."""
     p = probabilities(logits, frac)
     out = []
     for k, row in enumerate(p):
         if content is not None and not content[k]:
             out.append({"class": None, "probability": None, "flag": "no content"})
             continue
-        best = float(row.max())
-        out.append({"class": int(row.argmax()), "probability": round(best, 4),
-                    "flag": "low probability" if best < min_probability else None})
+        best, cls = float(row.max()), int(row.argmax())
+        if best < min_probability:
+            out.append({"class": None, "probability": round(best, 4), "flag": "not a digit", "guess": cls})
+        else:
+            out.append({"class": cls, "probability": round(best, 4), "flag": None})
     return out
 
 
@@ -88,16 +99,18 @@ class Accelerator:
         p = self.probabilities(self.infer(images))
         return p.argmax(1), p.max(1)
 
-    def classify_pictures(self, pictures, min_probability: float = MIN_PROBABILITY) -> list[dict]:
+    def classify_pictures(self, pictures, min_probability: float | None = None) -> list[dict]:
         """Pictures of any size - files, or arrays [H, W] (uint8, uint16, or float in [0, 1]) - preprocessed
-        to the model's input (host/preprocess.py), then verdicts (class, probability, flag, polarity)."""
+        to the model's input (host/preprocess.py), then verdicts (class, probability, flag, polarity);
+        `min_probability` default: the model's (min_probability_of)."""
         from .preprocess import decode, framing_for, picture_array, prepare
 
         framing = framing_for(self.model.meta)
         prepared = [prepare(decode(Path(p)) if isinstance(p, (str, Path)) else picture_array(p),
                             self.input_shape, framing) for p in pictures]
         logits = self.infer(np.stack([p.image for p in prepared]))
-        rows = verdicts(logits, logits_frac(self.backend), [p.content for p in prepared], min_probability)
+        threshold = min_probability_of(self.model.meta) if min_probability is None else min_probability
+        rows = verdicts(logits, logits_frac(self.backend), [p.content for p in prepared], threshold)
         return [{**r, "polarity": p.polarity} for r, p in zip(rows, prepared)]
 
     def close(self) -> None:

@@ -26,6 +26,8 @@ LINE_SPAN = 0.75       # a line crosses at least this fraction of the picture
 LINE_ANGLES = np.radians(np.arange(-4.0, 4.01, 0.5))   # slopes searched for lines (ruled paper, a slight tilt)
 PEN_OVER_LINE = 1.6    # ink this many times the lines' own (their median) is pen drawn along a line
 LINE_WIDTH = 3         # vertical runs of ink up to this many pixels at a line are the line's own
+EDGE_BAND = 4          # pixels: the picture's edge band
+EDGE_SHARE = 0.3       # pieces with more of their ink in the edge band hug the edge: a shadow's sliver, not pen
 SPECK = 0.1            # components with less ink than this fraction of the largest are dropped
 SLANT_KEPT = 0.25      # deskew: slant (dx/dy) up to this is the writer's and the training set's; beyond, removed
 BRIDGE = 2             # pixels: strokes broken by a removed line or chalk's gaps count as one component
@@ -232,28 +234,35 @@ def components(mask: np.ndarray) -> np.ndarray:
 
 
 def digit_strokes(a: np.ndarray) -> np.ndarray:
-    """Ink `a` with only the digit's components: the main one (the most ink, weighted down the farther it
-    lies from the middle and if the picture's edge cuts it), and the pieces with at least SPECK of its ink
-    whose boxes come within NEAR of its size of the digit's box; the rest set to 0."""
+    """Ink `a` (relative to the paper) with only the digit's components: the main one (the most ink, weighted
+    down the farther it lies from the middle and if the picture's edge cuts it), and the pieces with at least
+    SPECK of its ink whose boxes come within NEAR of its size of the digit's box; the rest set to 0. Pieces
+    that hug the picture's edge (over EDGE_SHARE of their pixels in its EDGE_BAND: a sliver of shadow, a dark
+    corner, the page's edge) are never the digit."""
     labels = components(max_filter(a > 0, 2 * BRIDGE + 1)) * (a > 0)  # gaps up to 2 * BRIDGE joined
     k = labels.max()
-    if k <= 1:
+    if k == 0:
         return a
     h, w = a.shape
     ys, xs = np.nonzero(labels)
     lab = labels[ys, xs]
     mass = np.bincount(lab, weights=a[ys, xs], minlength=k + 1)[1:]
+    near_edge = np.minimum(np.minimum(ys, h - 1 - ys), np.minimum(xs, w - 1 - xs)) < EDGE_BAND
+    hugging = np.bincount(lab, weights=near_edge, minlength=k + 1)[1:] / np.bincount(lab, minlength=k + 1)[1:]
     top, bottom = _extent(lab, ys, k)
     left, right = _extent(lab, xs, k)
     cy, cx = (top + bottom) / 2 / h - 0.5, (left + right) / 2 / w - 0.5
     edge = (top == 0) | (left == 0) | (bottom == h - 1) | (right == w - 1)
+    mass = np.where(hugging > EDGE_SHARE, 0.0, mass)
+    if not mass.any():
+        return np.zeros_like(a)
     score = mass * np.exp(-4 * (cx ** 2 + cy ** 2)) * np.where(edge, 0.25, 1.0)
     main = int(np.argmax(score))
     box = [top[main], bottom[main], left[main], right[main]]
     keep = np.zeros(k + 1, bool)
     keep[main + 1] = True
     for i in np.argsort(-mass):  # larger pieces first: each one kept widens the box the next is tested on
-        if keep[i + 1] or mass[i] < SPECK * mass[main] or (edge[i] and not edge[main]):
+        if keep[i + 1] or mass[i] < SPECK * mass[main] or mass[i] == 0 or (edge[i] and not edge[main]):
             continue
         size = max(box[1] - box[0], box[3] - box[2]) + 1
         gap = max(box[0] - bottom[i], top[i] - box[1], box[2] - right[i], left[i] - box[3], 0)

@@ -32,6 +32,7 @@ from .backends import UserError
 WORK_SIDE = 128        # longer side of the working picture (pixels); larger pictures are area-downscaled
 FINE_SCALE = 4         # picture pixels per model pixel from which strokes are cleaned and normalized
 MIN_CONTRAST = 0.12    # peak ink below this fraction of full scale: no content
+MIN_INK = 0.1          # fine pictures: ink darker than the paper there by less than this is the paper's texture
 INK_RAMP = (0.2, 0.7)  # fine pictures: normalized ink below -> 0 (paper texture, noise), above -> 1 (stroke)
 LUMA = np.array([0.299, 0.587, 0.114])  # ITU-R BT.601 grey from RGB
 
@@ -252,11 +253,12 @@ def fine_strokes(work: np.ndarray, dark_ink: bool, stroke: float, steps: dict | 
     a = note("paper", strokes.ink(work, dark_ink))
     if contrast(a) < MIN_CONTRAST:
         return np.zeros_like(a)
-    t = strokes.otsu(a)
-    solid = float(np.median(a[a > t]))
+    t = max(strokes.otsu(a), MIN_INK)
     mask, _ = strokes.remove_lines(a, t)
-    a = ramp(a, t, max(solid, t + 1e-3))
-    a = note("ink", strokes.digit_strokes(np.where(mask, a, 0.0)))
+    a = strokes.digit_strokes(np.where(mask, a, 0.0))
+    if not a.any() or np.median(a[a > 0]) < MIN_CONTRAST:  # noise, JPEG blocks, leftovers of lines
+        return note("ink", np.zeros_like(a))
+    a = note("ink", ramp(a, t, max(float(np.median(a[a > 0])), t + 1e-3)))
     a = strokes.deskew(a)
     box = content_box(a)
     if box is None:

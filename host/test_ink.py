@@ -107,3 +107,12 @@ def test_pen_along_a_line_is_kept():
     out, found = ink.remove_lines(0.35 * lines + 0.9 * (stroke | on_line), 0.2)
     line_only = lines & ~stroke & ~on_line
     assert found and out[row, 20:60].all() and (out & line_only).sum() < 0.02 * line_only.sum()
+
+
+def test_a_sliver_along_the_edge_is_not_the_digit_but_a_digit_cut_by_the_edge_is():
+    a = np.zeros((96, 96))
+    a[:, 0:3] = 0.4                       # a shadow's sliver down the left edge
+    assert not ink.digit_strokes(a).any()
+    a[0:50, 40:44] = 0.6                  # a stem from the top edge down: cut by the edge, not hugging it
+    kept = ink.digit_strokes(a)
+    assert kept[0:50, 40:44].all() and not kept[:, 0:3].any()

@@ -224,3 +224,26 @@ def test_framing_follows_the_training():
     box = pp.content_box(wide)
     assert pp.content_box(plain) == (0, plain.shape[0], *pp.content_box(plain)[2:])  # the digit's height fills
     assert box[0] == round(0.1 * (wide.shape[0] / 1.2)) and wide.shape[0] - box[1] == box[0]  # 10 % above, below
+
+
+def lit_page(shape=(96, 128), shadow=False, vignette=0.0):
+    """Paper (0.9) under a phone's light: a vignette that lights the middle above the border, or a shadow
+    over the lower half (and so over half the border)."""
+    y, x = np.mgrid[0:shape[0], 0:shape[1]]
+    light = 1 - vignette * (((x / shape[1]) - 0.5) ** 2 + ((y / shape[0]) - 0.5) ** 2) * 2
+    if shadow:
+        light = light * np.where(y > shape[0] * 0.55, 0.55, 1.0)
+    return 0.9 * light
+
+
+@pytest.mark.parametrize("shadow,vignette", [(True, 0.0), (False, 0.5)])
+def test_dark_pen_under_shadow_or_vignette(shadow, vignette):
+    """The polarity and the digit survive a shadow over half the page (the border's median is the shadow) and
+    a vignette (the middle lighter than every border pixel); blank pages with them have no content."""
+    page = lit_page(shadow=shadow, vignette=vignette)
+    assert not pp.prepare(page, SHAPE).content
+    cov = np.zeros_like(page)
+    cov[16:80, 30:98] = pp.area_resize(pen_digit(7, "light-centred") / 255.0, 64, 68)
+    got = pp.prepare(page * (1 - 0.85 * cov), SHAPE, keep_steps=True)
+    ref = pp.prepare(1 - 0.85 * cov, SHAPE)
+    assert got.polarity == "dark-on-light" and np.abs(got.image.astype(int) - ref.image).mean() < 16

@@ -18,6 +18,29 @@ def output_paths(out: Path) -> tuple[Path, Path]:
     return Path(f"{base}.pt"), Path(f"{base}.npz")
 
 
+def with_pictures(data, tc):
+    """(data set with tc.pictures rendered pictures per digit added to its training split, rendered
+    non-digits or None): host/synthetic.py, framed as the trained model's pictures will be."""
+    if not (tc.pictures or tc.outliers):
+        return data, None
+    if data.name != "digits":
+        raise UserError("--pictures renders digits pictures for the digits data set; "
+                        f"{data.name} is trained without them")
+    from dataclasses import replace
+
+    import numpy as np
+
+    from .preprocess import framing_for
+    from .synthetic import digit_pictures, outlier_pictures
+
+    shape = list(data.x_train.shape[1:])
+    framing = framing_for({"dataset": data.name, "train_config": tc.__dict__})
+    if tc.pictures:
+        x, y = digit_pictures(tc.pictures, shape, framing)
+        data = replace(data, x_train=np.concatenate([data.x_train, x]), y_train=np.concatenate([data.y_train, y]))
+    return data, outlier_pictures(tc.outliers, shape, framing) if tc.outliers else None
+
+
 def train_model(values: dict, data, out: Path | None, train_config: dict | None = None, qonnx: bool = False,
                 progress: bool = True) -> dict:
     """Train the model of `values` (model fields over the arch's and the data set's defaults) on `data`, write
@@ -33,8 +56,9 @@ def train_model(values: dict, data, out: Path | None, train_config: dict | None 
     cfg = config_for_data(values, data.in_chans, data.img_size, data.num_classes, data.patch)
     tc = TrainConfig(**(train_config or {}))
     t0 = time.perf_counter()
+    data, outliers = with_pictures(data, tc)
     try:
-        fmodel, qmodel, metrics = train(cfg, data, tc, progress=progress)
+        fmodel, qmodel, metrics = train(cfg, data, tc, progress=progress, outliers=outliers)
     except ValueError as e:  # a shape config.validate let through: still one line
         raise UserError(f"cannot build {cfg.arch} for {data.name}: {e}") from None
     im = export_int_model(qmodel)

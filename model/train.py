@@ -39,6 +39,9 @@ class TrainConfig:
     augment: bool = True        # model/augment.py (shift, scale, rotation, slant, pen width, contrast, noise);
     # False: max_shift only (the models shipped before; 85 % vs 93 % on the strokes pictures for vit)
     seed: int = 0
+    pictures: int = 0           # rendered pictures per digit added to the training set (host/synthetic.py)
+    outliers: int = 0           # rendered non-digits for outlier exposure (their target: uniform probabilities)
+    outlier_weight: float = 0.5
 
 
 def to_float(x: np.ndarray) -> torch.Tensor:
@@ -65,11 +68,15 @@ def accuracy(model: torch.nn.Module, x: np.ndarray, y: np.ndarray, batch: int = 
     return float((pred == y).mean())
 
 
-def fit(model, data: Dataset, epochs: int, lr: float, tc: TrainConfig, desc: str, progress: bool = True):
-    """AdamW with warmup + cosine decay, label smoothing, random shifts or the full augmentation."""
+def fit(model, data: Dataset, epochs: int, lr: float, tc: TrainConfig, desc: str, progress: bool = True,
+        outliers: np.ndarray | None = None):
+    """AdamW with warmup + cosine decay, label smoothing, random shifts or the full augmentation; with
+    `outliers`, each batch also takes a quarter batch of them, their loss the cross-entropy to the uniform
+    distribution (outlier exposure: Hendrycks et al., 2019) weighted by tc.outlier_weight."""
     gen = torch.Generator().manual_seed(tc.seed)
     ac = AugmentConfig()
     x, y = to_float(data.x_train), torch.from_numpy(data.y_train)
+    out = to_float(outliers) if outliers is not None and len(outliers) else None
     opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=tc.weight_decay)
     steps = epochs * math.ceil(len(x) / tc.batch)
     warm = max(1, steps // 20)
@@ -83,6 +90,10 @@ def fit(model, data: Dataset, epochs: int, lr: float, tc: TrainConfig, desc: str
             idx = perm[i:i + tc.batch]
             xb = augment(x[idx], ac, gen) if tc.augment else random_shift(x[idx], tc.max_shift, gen)
             loss = F.cross_entropy(model(xb), y[idx], label_smoothing=tc.label_smoothing)
+            if out is not None:
+                ob = out[torch.randint(len(out), (max(1, tc.batch // 4),), generator=gen)]
+                ob = augment(ob, ac, gen) if tc.augment else ob
+                loss = loss - tc.outlier_weight * F.log_softmax(model(ob), 1).mean()
             opt.zero_grad()
             loss.backward()
             opt.step()
@@ -92,15 +103,18 @@ def fit(model, data: Dataset, epochs: int, lr: float, tc: TrainConfig, desc: str
     return model
 
 
-def train(cfg: ModelConfig, data: Dataset, tc: TrainConfig, progress: bool = True):
-    """Float model, then QAT from its weights. Returns (float_model, quant_model, metrics)."""
+def train(cfg: ModelConfig, data: Dataset, tc: TrainConfig, progress: bool = True,
+          outliers: np.ndarray | None = None):
+    """Float model, then QAT from its weights (`outliers`: see fit). Returns (float_model, quant_model,
+    metrics)."""
     if len(data.x_train) == 0:
         raise DataError(f"data set {data.name} has no training images (test pictures only): train on digits")
     torch.manual_seed(tc.seed)
-    fmodel = fit(build_model(cfg, quant=False), data, tc.float_epochs, tc.lr, tc, f"{cfg.arch} float", progress)
+    fmodel = fit(build_model(cfg, quant=False), data, tc.float_epochs, tc.lr, tc, f"{cfg.arch} float", progress,
+                 outliers)
     qmodel = build_model(cfg, quant=True)
     qmodel.load_state_dict(fmodel.state_dict(), strict=False)
-    fit(qmodel, data, tc.qat_epochs, tc.qat_lr, tc, f"{cfg.arch} QAT", progress)
+    fit(qmodel, data, tc.qat_epochs, tc.qat_lr, tc, f"{cfg.arch} QAT", progress, outliers)
     metrics = {"float_accuracy": accuracy(fmodel, data.x_test, data.y_test),
                "quant_accuracy": accuracy(qmodel, data.x_test, data.y_test)}
     return fmodel, qmodel, metrics

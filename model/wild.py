@@ -315,7 +315,7 @@ def shape_strokes(variant, rng) -> list[np.ndarray]:
     return [np.stack([np.interp(t, np.arange(len(pts)), pts[:, k]) for k in range(2)], 1)]
 
 
-def nondigit(variant, rng, shape=(128, 128)):
+def nondigit(variant, rng, shape=(128, 128), letters: str = LETTERS):
     h, w = shape
     if variant.startswith("blank"):
         rgb = on_paper(np.zeros(shape), rng)
@@ -326,7 +326,7 @@ def nondigit(variant, rng, shape=(128, 128)):
         return camera(rgb * lighting(rng, shape, (0.2, 0.5), 0.45), rng)
     height = rng.uniform(0.4, 0.75) * h
     if variant == "letter":
-        cov = glyph(LETTERS[rng.integers(len(LETTERS))], shape, height, rng, int(rng.integers(0, 3)))
+        cov = glyph(letters[rng.integers(len(letters))], shape, height, rng, int(rng.integers(0, 3)))
     else:
         strokes = pen_path(shape_strokes(variant, rng), rng)
         cov = place(strokes, shape, height, (w / 2 + rng.normal(0, 0.05 * w), h / 2 + rng.normal(0, 0.05 * h)),

@@ -48,6 +48,17 @@ def counting(least: int):
     return parse
 
 
+def probability(text: str) -> float:
+    """An argparse type: a number in [0, 1]."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number in [0, 1], got '{text}'") from None
+    if not 0.0 <= value <= 1.0:
+        raise argparse.ArgumentTypeError(f"expected a number in [0, 1], got {value}")
+    return value
+
+
 def int_list(text: str) -> tuple[int, ...]:
     try:
         return tuple(int(v) for v in text.split(","))
@@ -94,12 +105,26 @@ def hardware_error(name: str, e: ValueError) -> UserError:
     return UserError(f"cannot generate hardware for {name}: {e}")
 
 
+def model_meta(paths: ModelPaths) -> dict | None:
+    """The model file's meta (how it was trained), whichever backend runs it; None without a model file."""
+    from ...quant.model_file import IntModel
+
+    return IntModel.load(paths.model_file).meta if paths.model_file.is_file() else None
+
+
 def picture_framing(paths: ModelPaths):
     """How the model's training framed its digits (the model file's meta; the digits framing without one)."""
-    from ...quant.model_file import IntModel
     from ..preprocess import framing_for
 
-    return framing_for(IntModel.load(paths.model_file).meta if paths.model_file.is_file() else None)
+    return framing_for(model_meta(paths))
+
+
+def min_probability(args, paths: ModelPaths) -> float:
+    """--min-probability, else the model's own threshold (the model file's meta), else the default."""
+    from ..accelerator import min_probability_of
+
+    given = getattr(args, "min_probability", None)
+    return given if given is not None else min_probability_of(model_meta(paths))
 
 
 def picture_split(args, paths: ModelPaths, input_shape):

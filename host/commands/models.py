@@ -17,12 +17,16 @@ from .common import (
     add_model_args,
     add_shape_args,
     counting,
+    min_probability,
     model_paths,
     picture_framing,
     picture_split,
+    probability,
     reporting,
     shape_values,
 )
+
+PICTURES = {"pictures": 150, "outliers": 1500}  # `train --pictures` (the shipped models' setting)
 
 
 def cmd_train(args) -> int:
@@ -31,7 +35,8 @@ def cmd_train(args) -> int:
 
     values = shape_values(args)  # a bad config file is refused before the data set loads
     data = load_dataset(args.dataset, args.data_dir)
-    given = {"float_epochs": args.float_epochs, "qat_epochs": args.qat_epochs, "seed": args.seed}
+    given = {"float_epochs": args.float_epochs, "qat_epochs": args.qat_epochs, "seed": args.seed,
+             **(PICTURES if args.pictures else {})}
     report = train_model(values, data, Path(args.out) if args.out else None,
                          {k: v for k, v in given.items() if v is not None}, args.qonnx, progress=not args.quiet)
     print(json.dumps(report))
@@ -69,15 +74,13 @@ def cmd_eval(args) -> int:
     t0 = time.perf_counter()
     logits = backend.logits(x)
     seconds = time.perf_counter() - t0
-    rows = verdicts(logits, logits_frac(backend), content)
-    right = np.array([r["class"] == t for r, t in zip(rows, y)])
-    result = {"arch": backend.arch, "dataset": data.name,
-              "backend": backend.name, "n": int(len(x)), "accuracy": float(right.mean()),
-              "seconds": round(seconds, 3), "low_probability": sum(r["flag"] == "low probability" for r in rows)}
-    if content is not None:  # pictures: what the preprocessing found, and each variant on its own
-        result["no_content"] = content.count(False)
+    threshold = min_probability(args, paths)
+    rows = verdicts(logits, logits_frac(backend), content, threshold)
+    result = {"arch": backend.arch, "dataset": data.name, "backend": backend.name, "n": int(len(x)),
+              "seconds": round(seconds, 3), "min_probability": threshold, **answers(rows, y, content, logits)}
+    if content is not None:  # pictures: each variant on its own
         groups = data.variants[:len(y)]
-        result["variants"] = {str(v): {"n": int((groups == v).sum()), "accuracy": float(right[groups == v].mean())}
+        result["variants"] = {str(v): answers([r for r, g in zip(rows, groups) if g == v], y[groups == v])
                               for v in dict.fromkeys(groups)}
     if args.check:
         ref = open_backend(args.check, paths)
@@ -86,20 +89,33 @@ def cmd_eval(args) -> int:
                             f"({', '.join(INTEGER_BACKENDS)})")
         result["checked_against"] = ref.name
         result["mismatches"] = int((ref.logits(x) != logits).any(1).sum())
-    if args.json:
-        print(json.dumps(result))
-    else:
-        line = f"{result['arch']} {result['backend']} on {result['dataset']} test ({result['n']} images): " \
-               f"accuracy {100 * result['accuracy']:.2f}%"
-        if args.check:
-            line += f", {result['mismatches']} images differ from {args.check}"
-        print(line)
-        for v, r in result.get("variants", {}).items():
-            print(f"  {v:<18} {r['n']:>5} pictures  accuracy {100 * r['accuracy']:.2f}%")
-        if content is not None:
-            print(f"  no content found in {result['no_content']}; probability under the threshold for "
-                  f"{result['low_probability']}")
+    print(json.dumps(result) if args.json else eval_text(result, args.check))
     return 1 if result.get("mismatches") else 0
+
+
+def answers(rows: list[dict], y: np.ndarray, content=None, logits=None) -> dict:
+    """Accuracy of verdicts against labels (NOT_A_DIGIT: right when flagged no content / not a digit); test
+    splits (no `content`): the plain argmax accuracy, as every table of the project quotes it."""
+    from ...model.wild import NOT_A_DIGIT
+
+    said = np.array([-1 if r["class"] is None else r["class"] for r in rows])
+    right = said == np.where(y == NOT_A_DIGIT, -1, y) if content is not None or logits is None \
+        else logits.argmax(1) == y
+    return {"accuracy": float(right.mean()) if len(rows) else 0.0,
+            "not_a_digit": sum(r["flag"] == "not a digit" for r in rows),
+            "no_content": sum(r["flag"] == "no content" for r in rows)}
+
+
+def eval_text(result: dict, check: str | None) -> str:
+    lines = [f"{result['arch']} {result['backend']} on {result['dataset']} test ({result['n']} images): "
+             f"accuracy {100 * result['accuracy']:.2f}%" + (f", {result['mismatches']} images differ from {check}"
+                                                            if check else "")]
+    for v, r in result.get("variants", {}).items():
+        lines.append(f"  {v:<18} accuracy {100 * r['accuracy']:6.2f}%  not a digit {r['not_a_digit']:>4}  "
+                     f"no content {r['no_content']:>4}")
+    lines.append(f"  answered 'not a digit' (probability under {result['min_probability']:.2f}) for "
+                 f"{result['not_a_digit']}; no content found in {result['no_content']}")
+    return "\n".join(lines)
 
 
 def cmd_infer(args) -> int:
@@ -112,20 +128,20 @@ def cmd_infer(args) -> int:
     logits = backend.logits(backend.check(images))
     content = None if args.raw else [p.content for p in prepared]
     rows = [{"image": name, **v, "logits": lg.tolist()} for name, v, lg in
-            zip(names, verdicts(logits, logits_frac(backend), content, args.min_probability), logits)]
+            zip(names, verdicts(logits, logits_frac(backend), content, min_probability(args, paths)), logits)]
     if not args.raw:
         for r, p in zip(rows, prepared):
             r["polarity"] = p.polarity
     if args.json:
         print(json.dumps({"backend": backend.name, "preprocessed": not args.raw,
-                          "min_probability": args.min_probability, "results": rows}))
+                          "min_probability": min_probability(args, paths), "results": rows}))
         return 0
     for r in rows:
         if r["flag"] == "no content":
             print(f"{r['image']}: no digit found (blank picture)")
         elif r["flag"]:
-            print(f"{r['image']}: class {r['class']}? probability {r['probability']:.2f}, under "
-                  f"{args.min_probability:.2f}: low confidence")
+            print(f"{r['image']}: not a digit (best guess {r['guess']}, probability {r['probability']:.2f}, under "
+                  f"{min_probability(args, paths):.2f})")
         else:
             print(f"{r['image']}: class {r['class']} (probability {r['probability']:.2f})")
     return 0
@@ -179,6 +195,9 @@ def add_parsers(sub) -> None:
     t.add_argument("--float-epochs", type=counting(1))
     t.add_argument("--qat-epochs", type=counting(1))
     t.add_argument("--seed", type=counting(0))
+    t.add_argument("--pictures", action="store_true",
+                   help="digits only: also train on rendered pictures through the preprocessing (photos, ruled "
+                        "paper, thin pen, script, fonts) and on non-digits towards no class (host/synthetic.py)")
     t.add_argument("--out", help="output prefix (default build/models/ARCH): writes PREFIX.pt and PREFIX.npz")
     t.add_argument("--qonnx", action="store_true", help="also write PREFIX.onnx (QONNX, cleaned)")
     t.add_argument("--quiet", action="store_true", help="no progress bars")
@@ -189,6 +208,8 @@ def add_parsers(sub) -> None:
     e.add_argument("--backend", choices=BACKENDS, default="golden")
     e.add_argument("--check", choices=INTEGER_BACKENDS, help="count images whose integer logits differ")
     e.add_argument("--limit", type=counting(1), help="first N test images only")
+    e.add_argument("--min-probability", type=probability,
+                   help="answer 'not a digit' below this probability (default: the model's)")
     e.add_argument("--json", action="store_true", help="print one JSON object")
     e.set_defaults(func=cmd_eval)
 
@@ -206,8 +227,9 @@ def add_parsers(sub) -> None:
     i.add_argument("--json", action="store_true")
     i.add_argument("--raw", action="store_true", help="no preprocessing: pictures of the model's input size, "
                                                       "pixels as they are")
-    i.add_argument("--min-probability", type=float, default=MIN_PROBABILITY,
-                   help=f"flag answers below this probability (default {MIN_PROBABILITY})")
+    i.add_argument("--min-probability", type=probability,
+                   help="answer 'not a digit' below this probability (default: the model's calibrated threshold, "
+                        f"else {MIN_PROBABILITY})")
     i.add_argument("images", nargs="+")
     i.set_defaults(func=cmd_infer)
 
