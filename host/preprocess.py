@@ -313,26 +313,31 @@ def raw(grey: np.ndarray, shape: list[int], name: str) -> np.ndarray:
     return np.repeat(np.round(a * 255).astype(np.uint8), c // a.shape[0], 0)
 
 
+def pictures_of(paths: list[str], channels: int):
+    """(name, float grey picture) for every picture in files (pictures, or .npy batches: one per image)."""
+    for p in paths:
+        path = Path(p)
+        if not path.is_file():
+            raise UserError(f"image {path} not found")
+        pictures = npy_images(path, channels) if path.suffix == ".npy" else [decode(path, channels)]
+        batch = path.suffix == ".npy" and len(pictures) > 1
+        for i, grey in enumerate(pictures):
+            yield (f"{p}[{i}]" if batch else p), grey
+
+
 def read_inputs(paths: list[str], shape: list[int], framing: Framing = FRAMINGS["digits"],
                 as_is: bool = False) -> tuple[list[str], np.ndarray, list[Prepared | None]]:
     """Files (pictures or .npy batches) -> (a name per image, uint8 [N, C, H, W], Prepared per image or None
     with as_is)."""
     names, images, prepared = [], [], []
-    for p in paths:
-        path = Path(p)
-        if not path.is_file():
-            raise UserError(f"image {path} not found")
-        pictures = npy_images(path, shape[0]) if path.suffix == ".npy" else [decode(path, shape[0])]
-        batch = path.suffix == ".npy" and len(pictures) > 1
-        for i, grey in enumerate(pictures):
-            name = f"{p}[{i}]" if batch else p
-            if as_is:
-                images.append(raw(grey, shape, name))
-                prepared.append(None)
-            else:
-                prepared.append(prepare(grey, shape, framing))
-                images.append(prepared[-1].image)
-            names.append(name)
+    for name, grey in pictures_of(paths, shape[0]):
+        if as_is:
+            images.append(raw(grey, shape, name))
+            prepared.append(None)
+        else:
+            prepared.append(prepare(grey, shape, framing))
+            images.append(prepared[-1].image)
+        names.append(name)
     return names, np.stack(images), prepared
 
 

@@ -7,6 +7,7 @@ import numpy as np
 from PIL import Image
 
 from vitflow.host.accelerator import Accelerator, probabilities, verdicts
+from vitflow.host.backends import ModelPaths
 from vitflow.host.cli import main
 from vitflow.model.datasets import digits
 
@@ -50,7 +51,7 @@ def test_infer_text_flags(capsys, tmp_path):
     assert code == 0 and lines[0].startswith(f"{tmp_path / 'a.png'}: class {digits().y_test[0]} (probability 0.")
     assert lines[1].endswith("no digit found (blank picture)")
     code, out, _ = run(capsys, "infer", "--min-probability", "1.0", str(tmp_path / "a.png"))
-    assert code == 0 and "low confidence" in out
+    assert code == 0 and "not a digit (best guess" in out
 
 
 def test_infer_raw(capsys, tmp_path):
@@ -80,4 +81,31 @@ def test_classify_pictures_and_probabilities(tmp_path):
     assert got[0]["polarity"] == "dark-on-light"
     lg = np.array([[0, 0], [256, 0]])  # logits on a grid of 2**-8: 0 and 1.0
     assert np.allclose(probabilities(lg, 8), [[0.5, 0.5], [np.e / (1 + np.e), 1 / (1 + np.e)]])
-    assert [v["flag"] for v in verdicts(lg, 8, min_probability=0.6)] == ["low probability", None]
+    got = verdicts(lg, 8, min_probability=0.6)
+    assert got[0] == {"class": None, "probability": 0.5, "flag": "not a digit", "guess": 0}
+    assert got[1]["class"] == 0 and got[1]["flag"] is None
+
+
+def test_the_models_own_threshold(capsys, tmp_path):
+    """A model file with a calibrated min_probability: infer and eval use it unless --min-probability says."""
+    from vitflow.host.accelerator import min_probability_of
+    from vitflow.quant.model_file import IntModel
+
+    m = IntModel.load(ModelPaths.resolve("vit", None).model_file)
+    m.meta["min_probability"] = 0.999
+    m.save(tmp_path / "strict.npz")
+    assert min_probability_of(m.meta) == 0.999 and min_probability_of({}) == 0.5
+    Image.fromarray(scan(0)).save(tmp_path / "a.png")
+    r = json.loads(run(capsys, "infer", "--json", "--model", str(tmp_path / "strict.npz"), str(tmp_path / "a.png"))[1])
+    assert r["min_probability"] == 0.999 and r["results"][0]["flag"] == "not a digit"
+    r = json.loads(run(capsys, "infer", "--json", "--min-probability", "0.2", "--model", str(tmp_path / "strict.npz"),
+                       str(tmp_path / "a.png"))[1])
+    assert r["results"][0]["flag"] is None
+
+
+def test_infer_steps_picture(capsys, tmp_path):
+    Image.fromarray(scan(0)).save(tmp_path / "a.png")
+    code, _, err = run(capsys, "infer", "--steps", str(tmp_path / "steps.png"), str(tmp_path / "a.png"))
+    assert code == 0 and (tmp_path / "steps.png").is_file() and "wrote" in err
+    code, _, err = run(capsys, "infer", "--raw", "--steps", str(tmp_path / "s.png"), str(tmp_path / "a.png"))
+    assert code == 2 and len(err.strip().splitlines()) == 1

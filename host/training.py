@@ -41,6 +41,15 @@ def with_pictures(data, tc):
     return data, outlier_pictures(tc.outliers, shape, framing) if tc.outliers else None
 
 
+def rejection_threshold(logits, frac: int) -> float:
+    """The top probability under which REJECT_DIGITS of the test split's digits would be "not a digit"."""
+    import numpy as np
+
+    from .accelerator import REJECT_DIGITS, probabilities
+
+    return round(float(np.quantile(probabilities(logits, frac).max(1), REJECT_DIGITS)), 4)
+
+
 def train_model(values: dict, data, out: Path | None, train_config: dict | None = None, qonnx: bool = False,
                 progress: bool = True) -> dict:
     """Train the model of `values` (model fields over the arch's and the data set's defaults) on `data`, write
@@ -68,6 +77,8 @@ def train_model(values: dict, data, out: Path | None, train_config: dict | None 
             "golden_accuracy": float((g.argmax(1) == data.y_test).mean()),
             "golden_vs_brevitas_mismatches": int((g != b).any(1).sum()), "n_test": int(len(data.y_test)),
             "train_config": tc.__dict__}
+    if tc.outliers:  # trained to answer no class on non-digits: its own threshold for "not a digit"
+        meta["min_probability"] = rejection_threshold(g, im.formats()[im.output].frac)
     im.meta.update(meta)
     checkpoint, model_file = output_paths(out or build_dir("models", cfg.arch))
     save_checkpoint(checkpoint, cfg, fmodel, qmodel, meta)

@@ -22,6 +22,7 @@ another seed.
 from __future__ import annotations
 
 import io
+from pathlib import Path
 
 import numpy as np
 
@@ -366,3 +367,30 @@ def pictures(name: str, per_class: int = PER_CLASS, seed: int = SEED):
             y.append(i % 10)
             v.append(variant)
     return np.stack(x)[:, None], np.array(y, np.int64), np.array(v)
+
+
+def sheet(path, per_set: int = 8, cell: int = 72, seed: int = SEED):
+    """A PNG of `per_set` pictures of every set, one row each, its name at the left (for the docs)."""
+    from PIL import Image, ImageDraw
+
+    from ..quant.model_file import write_atomic
+
+    label = 84
+    img = Image.new("L", (label + per_set * (cell + 4), len(SETS) * (cell + 4)), 255)
+    draw = ImageDraw.Draw(img)
+    for r, name in enumerate(SETS):
+        x, _, _ = pictures(name, per_class=1, seed=seed)
+        pick = np.linspace(0, len(x) - 1, per_set).round().astype(int)
+        draw.text((4, r * (cell + 4) + cell // 2 - 6), name, fill=0)
+        for c, i in enumerate(pick):
+            tile = Image.fromarray(x[i, 0])
+            tile.thumbnail((cell, cell))
+            img.paste(tile, (label + c * (cell + 4), r * (cell + 4)))
+    write_atomic(Path(path), lambda f: img.save(f, format="PNG"))
+    return Path(path)
+
+
+if __name__ == "__main__":  # python -m vitflow.model.wild OUT.png: a few pictures of every set
+    import sys
+
+    print(f"wrote {sheet(sys.argv[1])}")

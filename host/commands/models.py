@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 import time
 from pathlib import Path
 
@@ -76,7 +77,7 @@ def cmd_eval(args) -> int:
     seconds = time.perf_counter() - t0
     threshold = min_probability(args, paths)
     rows = verdicts(logits, logits_frac(backend), content, threshold)
-    result = {"arch": backend.arch, "dataset": data.name, "backend": backend.name, "n": int(len(x)),
+    result = {"arch": backend.arch, "dataset": data.name, "backend": backend.name,
               "seconds": round(seconds, 3), "min_probability": threshold, **answers(rows, y, content, logits)}
     if content is not None:  # pictures: each variant on its own
         groups = data.variants[:len(y)]
@@ -101,7 +102,7 @@ def answers(rows: list[dict], y: np.ndarray, content=None, logits=None) -> dict:
     said = np.array([-1 if r["class"] is None else r["class"] for r in rows])
     right = said == np.where(y == NOT_A_DIGIT, -1, y) if content is not None or logits is None \
         else logits.argmax(1) == y
-    return {"accuracy": float(right.mean()) if len(rows) else 0.0,
+    return {"n": len(rows), "accuracy": float(right.mean()) if len(rows) else 0.0,
             "not_a_digit": sum(r["flag"] == "not a digit" for r in rows),
             "no_content": sum(r["flag"] == "no content" for r in rows)}
 
@@ -111,8 +112,8 @@ def eval_text(result: dict, check: str | None) -> str:
              f"accuracy {100 * result['accuracy']:.2f}%" + (f", {result['mismatches']} images differ from {check}"
                                                             if check else "")]
     for v, r in result.get("variants", {}).items():
-        lines.append(f"  {v:<18} accuracy {100 * r['accuracy']:6.2f}%  not a digit {r['not_a_digit']:>4}  "
-                     f"no content {r['no_content']:>4}")
+        lines.append(f"  {v:<18} {r['n']:>5} pictures  accuracy {100 * r['accuracy']:6.2f}%  "
+                     f"not a digit {r['not_a_digit']:>4}  no content {r['no_content']:>4}")
     lines.append(f"  answered 'not a digit' (probability under {result['min_probability']:.2f}) for "
                  f"{result['not_a_digit']}; no content found in {result['no_content']}")
     return "\n".join(lines)
@@ -132,6 +133,14 @@ def cmd_infer(args) -> int:
     if not args.raw:
         for r, p in zip(rows, prepared):
             r["polarity"] = p.polarity
+    if args.steps:
+        if args.raw:
+            raise UserError("--steps shows the preprocessing: leave out --raw")
+        from ..preprocess import figure, pictures_of
+
+        pictures = [grey for _, grey in pictures_of(args.images, backend.input_shape[0])]
+        print(f"wrote {figure(pictures, backend.input_shape, Path(args.steps), picture_framing(paths))}",
+              file=sys.stderr)
     if args.json:
         print(json.dumps({"backend": backend.name, "preprocessed": not args.raw,
                           "min_probability": min_probability(args, paths), "results": rows}))
@@ -230,6 +239,7 @@ def add_parsers(sub) -> None:
     i.add_argument("--min-probability", type=probability,
                    help="answer 'not a digit' below this probability (default: the model's calibrated threshold, "
                         f"else {MIN_PROBABILITY})")
+    i.add_argument("--steps", metavar="PNG", help="also write a picture of every preprocessing step of each image")
     i.add_argument("images", nargs="+")
     i.set_defaults(func=cmd_infer)
 
