@@ -32,3 +32,22 @@ def test_the_sheet_of_every_set(tmp_path):
 
     path = wild.sheet(tmp_path / "sets.png", per_set=3, cell=32)
     assert Image.open(path).size == (84 + 3 * 36, len(wild.SETS) * 36)
+
+
+def test_shipped_vit_on_the_pictures_people_take(capsys):
+    """The issue's targets through `vitflow eval` (the preprocessing, then the verdicts): >= 90 % right on every
+    set of digits (>= 70 % on form cells), >= 90 % of the non-digits answered no content / not a digit, at
+    most 2 % of the digits test split answered not a digit."""
+    import json
+
+    from vitflow.host.cli import main
+
+    def run(name):
+        assert main(["eval", "--dataset", name, "--json"]) == 0
+        return json.loads(capsys.readouterr().out)
+
+    for name in wild.SETS:
+        r = run(name)
+        assert r["accuracy"] >= (0.7 if name == "forms" else 0.9), (name, r)
+    r = run("digits")
+    assert r["accuracy"] >= 0.99 and r["not_a_digit"] <= 0.02 * 360
