@@ -2,21 +2,25 @@
 
 The shipped models learned scikit-learn's digits: light ink on black, the digit's box scaled until its longer
 side fills the 8x8 frame and centred, each pixel the ink count of a 4x4 block of a 32x32 bitmap (0..16, x16 on
-the PIXEL grid). A pen stroke on paper, a small digit in a corner or a scan differs in every one of these, so
-`prepare` redoes the same steps on any picture:
+the PIXEL grid). A phone photo of a digit on paper, a digit on ruled paper or in a form's cell, chalk on a board
+differ in every one of these, so `prepare` redoes the same steps on any picture:
 
-  decode    any Pillow file (EXIF rotation applied; palette, alpha, 16-bit) or an .npy batch -> grey in [0, 1]
+  decode    any Pillow file (EXIF rotation applied; palette, alpha, 16-bit) or an .npy batch -> grey in [0, 1];
+            large files drafted (JPEG) or box-reduced to about twice the working size
   work      area-downscale so the longer side is at most WORK_SIDE (speed; averages sensor noise)
-  ink       polarity from the border (the background touches it): ink = |grey - background|, / its peak
-  clean     fine pictures only: ink ramped to solid strokes, specks (small components) dropped
-  stroke    fine pictures only: strokes thickened to the training set's width relative to the digit
+  polarity  dark ink on paper or light ink on a board (dark_ink: the flattened picture's tails)
+  paper     fine pictures: the paper's light at every pixel and the ink relative to it, the ruled, squared and
+            cell lines removed, the digit's own strokes chosen (host/ink.py); no ink: no content
+  stroke    fine pictures: slant beyond ink.SLANT_KEPT removed; strokes thickened to the training set's width
+            relative to the digit
   crop      the box of the ink, padded to a square (centred) with the training's margin (framing_for)
   resize    area downsampling to the model's input (each output pixel = the mean ink of its area)
   levels    the training set's grey levels (digits: counts 0..16 of a block, x16, 256 -> 255)
 
 "Fine" pictures have at least FINE_SCALE pixels per model pixel; smaller ones (an 8x8 digit of the training set
-itself) keep their grey levels, which already are ink coverage. No ink above MIN_CONTRAST of the full scale:
-no content (`Prepared.content` False, a blank frame).
+itself) keep their grey levels, which already are ink coverage: their ink is the deviation from the border's
+median, on the side of the stronger one. No ink above MIN_CONTRAST of full scale: no content (`Prepared.content`
+False, a blank frame).
 """
 
 from __future__ import annotations
@@ -33,7 +37,6 @@ WORK_SIDE = 128        # longer side of the working picture (pixels); larger pic
 FINE_SCALE = 4         # picture pixels per model pixel from which strokes are cleaned and normalized
 MIN_CONTRAST = 0.12    # peak ink below this fraction of full scale: no content
 MIN_INK = 0.1          # fine pictures: ink darker than the paper there by less than this is the paper's texture
-INK_RAMP = (0.2, 0.7)  # fine pictures: normalized ink below -> 0 (paper texture, noise), above -> 1 (stroke)
 LUMA = np.array([0.299, 0.587, 0.114])  # ITU-R BT.601 grey from RGB
 
 
@@ -209,7 +212,8 @@ def contrast(a: np.ndarray) -> float:
     return float(((a[:-1, :-1] + a[1:, :-1] + a[:-1, 1:] + a[1:, 1:]) / 4).max())
 
 
-def ramp(a: np.ndarray, low: float = INK_RAMP[0], high: float = INK_RAMP[1]) -> np.ndarray:
+def ramp(a: np.ndarray, low: float, high: float) -> np.ndarray:
+    """Ink below `low` -> 0 (the paper's texture), above `high` -> 1 (a solid stroke), linear between."""
     return np.clip((a - low) / (high - low), 0.0, 1.0)
 
 
@@ -369,7 +373,18 @@ def figure(pictures: list[np.ndarray], shape: list[int], path: Path, framing: Fr
     return path
 
 
-if __name__ == "__main__":  # python -m vitflow.host.preprocess OUT.png PICTURE...: the steps as a picture
+def named_picture(text: str) -> np.ndarray:
+    """A picture file, or SET:INDEX - picture INDEX of one of model/wild.py's sets (seed 0) - as float grey."""
+    from ..model import wild
+
+    name, _, index = text.partition(":")
+    if name in wild.SETS and index.isdigit():
+        return wild.pictures(name)[0][int(index), 0] / 255.0
+    return decode(Path(text))
+
+
+if __name__ == "__main__":  # python -m vitflow.host.preprocess OUT.png PICTURE|SET:INDEX...: the steps as a picture
     import sys
 
-    print(f"wrote {figure([decode(Path(p)) for p in sys.argv[2:]], [1, 8, 8], Path(sys.argv[1]))}")
+    framing = framing_for({"dataset": "digits", "train_config": {"augment": True}})  # the shipped models'
+    print(f"wrote {figure([named_picture(p) for p in sys.argv[2:]], [1, 8, 8], Path(sys.argv[1]), framing)}")
