@@ -28,6 +28,7 @@ PEN_OVER_LINE = 1.6    # ink this many times the lines' own (their median) is pe
 LINE_WIDTH = 3         # vertical runs of ink up to this many pixels at a line are the line's own
 EDGE_BAND = 4          # pixels: the picture's edge band
 EDGE_SHARE = 0.3       # pieces with more of their ink in the edge band hug the edge: a shadow's sliver, not pen
+EDGE_DEPTH = 0.2       # ... unless they reach this fraction of the picture's shorter side into it
 SPECK = 0.1            # components with less ink than this fraction of the largest are dropped
 SLANT_KEPT = 0.25      # deskew: slant (dx/dy) up to this is the writer's and the training set's; beyond, removed
 BRIDGE = 2             # pixels: strokes broken by a removed line or chalk's gaps count as one component
@@ -237,8 +238,8 @@ def digit_strokes(a: np.ndarray) -> np.ndarray:
     """Ink `a` (relative to the paper) with only the digit's components: the main one (the most ink, weighted
     down the farther it lies from the middle and if the picture's edge cuts it), and the pieces with at least
     SPECK of its ink whose boxes come within NEAR of its size of the digit's box; the rest set to 0. Pieces
-    that hug the picture's edge (over EDGE_SHARE of their pixels in its EDGE_BAND: a sliver of shadow, a dark
-    corner, the page's edge) are never the digit."""
+    that hug the picture's edge (over EDGE_SHARE of their pixels in its EDGE_BAND, none deeper in than
+    EDGE_DEPTH: a sliver of shadow, a dark corner, the page's edge) are never the digit."""
     labels = components(max_filter(a > 0, 2 * BRIDGE + 1)) * (a > 0)  # gaps up to 2 * BRIDGE joined
     k = labels.max()
     if k == 0:
@@ -247,8 +248,11 @@ def digit_strokes(a: np.ndarray) -> np.ndarray:
     ys, xs = np.nonzero(labels)
     lab = labels[ys, xs]
     mass = np.bincount(lab, weights=a[ys, xs], minlength=k + 1)[1:]
-    near_edge = np.minimum(np.minimum(ys, h - 1 - ys), np.minimum(xs, w - 1 - xs)) < EDGE_BAND
-    hugging = np.bincount(lab, weights=near_edge, minlength=k + 1)[1:] / np.bincount(lab, minlength=k + 1)[1:]
+    depth = np.minimum(np.minimum(ys, h - 1 - ys), np.minimum(xs, w - 1 - xs))  # distance to the edge
+    hugging = np.bincount(lab, weights=depth < EDGE_BAND, minlength=k + 1)[1:] / np.bincount(lab, minlength=k + 1)[1:]
+    deepest = np.zeros(k + 1)
+    np.maximum.at(deepest, lab, depth)
+    hugging = np.where(deepest[1:] < EDGE_DEPTH * min(h, w), hugging, 0.0)  # a 7's bar on the edge reaches in
     top, bottom = _extent(lab, ys, k)
     left, right = _extent(lab, xs, k)
     cy, cx = (top + bottom) / 2 / h - 0.5, (left + right) / 2 / w - 0.5

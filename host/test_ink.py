@@ -116,3 +116,8 @@ def test_a_sliver_along_the_edge_is_not_the_digit_but_a_digit_cut_by_the_edge_is
     a[0:50, 40:44] = 0.6                  # a stem from the top edge down: cut by the edge, not hugging it
     kept = ink.digit_strokes(a)
     assert kept[0:50, 40:44].all() and not kept[:, 0:3].any()
+    seven = np.zeros((64, 64))
+    seven[0:3, 10:54] = 0.8                  # a 7's bar right on the top edge: most of its ink in the edge band,
+    for y in range(3, 60):                   # but its stem reaches deep into the picture
+        seven[y, 52 - int(0.5 * y):55 - int(0.5 * y)] = 0.8
+    assert np.array_equal(ink.digit_strokes(seven), seven)
