@@ -1,5 +1,5 @@
 """`vitflow infer` / `vitflow eval` on pictures, and the driver's classify_pictures: preprocessing, a
-probability with every answer, blank pages and low probabilities flagged, --raw."""
+probability with every answer, blank pages and answers under the threshold flagged, --raw."""
 
 import json
 
@@ -10,6 +10,7 @@ from vitflow.host.accelerator import Accelerator, probabilities, verdicts
 from vitflow.host.backends import ModelPaths
 from vitflow.host.cli import main
 from vitflow.model.datasets import digits
+from vitflow.quant.model_file import IntModel
 
 
 def run(capsys, *argv):
@@ -35,10 +36,11 @@ def test_infer_pictures_json(capsys, tmp_path):
     Image.new("L", (64, 48), 250).save(files[-1])
     code, out, _ = run(capsys, "infer", "--json", *files)
     r = json.loads(out)
-    assert code == 0 and r["preprocessed"] and r["min_probability"] == 0.5
+    threshold = IntModel.load(ModelPaths.resolve("vit", None).model_file).meta["min_probability"]
+    assert code == 0 and r["preprocessed"] and r["min_probability"] == threshold  # the shipped vit's own
     rows = r["results"]
     assert [x["class"] for x in rows[:4]] == list(digits().y_test[:4])
-    assert all(0.5 <= x["probability"] <= 1 and x["flag"] is None and x["polarity"] == "dark-on-light"
+    assert all(threshold <= x["probability"] <= 1 and x["flag"] is None and x["polarity"] == "dark-on-light"
                for x in rows[:4])
     assert rows[4]["class"] is None and rows[4]["probability"] is None and rows[4]["flag"] == "no content"
 
@@ -89,7 +91,6 @@ def test_classify_pictures_and_probabilities(tmp_path):
 def test_the_models_own_threshold(capsys, tmp_path):
     """A model file with a calibrated min_probability: infer and eval use it unless --min-probability says."""
     from vitflow.host.accelerator import min_probability_of
-    from vitflow.quant.model_file import IntModel
 
     m = IntModel.load(ModelPaths.resolve("vit", None).model_file)
     m.meta["min_probability"] = 0.999
