@@ -263,14 +263,11 @@ def fine_strokes(work: np.ndarray, dark_ink: bool, stroke: float, steps: dict | 
     t = max(strokes.otsu(a), MIN_INK)
     mask, _ = strokes.remove_lines(a, t)
     a = strokes.digit_strokes(np.where(mask, a, 0.0))
-    if not a.any() or np.median(a[a > 0]) < MIN_CONTRAST:  # noise, JPEG blocks, leftovers of lines
+    solid = float(np.median(a[a > 0])) if a.any() else 0.0
+    if solid < MIN_CONTRAST:  # noise, JPEG blocks, leftovers of lines
         return note("ink", np.zeros_like(a))
-    a = note("ink", ramp(a, t, max(float(np.median(a[a > 0])), t + 1e-3)))
-    a = strokes.deskew(a)
-    box = content_box(a)
-    if box is None:
-        return a
-    return note("stroke", strokes.thicken(a, stroke * side(box)))
+    a = strokes.deskew(note("ink", ramp(a, t, max(solid, t + 1e-3))))
+    return note("stroke", strokes.thicken(a, stroke * side(content_box(a))))
 
 
 # ---- the whole ------------------------------------------------------------------------------------------
@@ -290,13 +287,14 @@ def prepare(grey: np.ndarray, shape: list[int], framing: Framing = FRAMINGS["dig
         dark = dark_ink(work)
         polarity = "dark-on-light" if dark else "light-on-dark"
         a = fine_strokes(work, dark, framing.stroke, steps if keep_steps else None)
+        box = content_box(a)
     else:  # small pictures: their grey levels already are ink coverage
         diff, polarity = ink(work)
         peak = contrast(diff)
         a = diff / max(float(diff.max()), 1e-12)
         if keep_steps:
             steps["ink"] = a
-    box = content_box(a) if fine else content_box(diff >= peak / 32) if peak >= MIN_CONTRAST else None
+        box = content_box(diff >= peak / 32) if peak >= MIN_CONTRAST else None
     if box is None:
         return Prepared(np.zeros((1, h, w), np.uint8), False, polarity, steps)
     sq = crop_square(a, box, framing.picture_margin if fine else framing.margin)
@@ -333,16 +331,16 @@ def pictures_of(paths: list[str], channels: int):
 
 
 def read_inputs(paths: list[str], shape: list[int], framing: Framing = FRAMINGS["digits"],
-                as_is: bool = False) -> tuple[list[str], np.ndarray, list[Prepared | None]]:
-    """Files (pictures or .npy batches) -> (a name per image, uint8 [N, C, H, W], Prepared per image or None
-    with as_is)."""
+                as_is: bool = False, keep_steps: bool = False) -> tuple[list[str], np.ndarray, list[Prepared | None]]:
+    """Files (pictures or .npy batches) -> (a name per image, uint8 [N, C, H, W], Prepared per image (with its
+    steps if keep_steps) or None with as_is)."""
     names, images, prepared = [], [], []
     for name, grey in pictures_of(paths, shape[0]):
         if as_is:
             images.append(raw(grey, shape, name))
             prepared.append(None)
         else:
-            prepared.append(prepare(grey, shape, framing))
+            prepared.append(prepare(grey, shape, framing, keep_steps))
             images.append(prepared[-1].image)
         names.append(name)
     return names, np.stack(images), prepared
@@ -351,11 +349,15 @@ def read_inputs(paths: list[str], shape: list[int], framing: Framing = FRAMINGS[
 def figure(pictures: list[np.ndarray], shape: list[int], path: Path, framing: Framing = FRAMINGS["digits"],
            cell: int = 96) -> Path:
     """A PNG of the steps of `prepare`, one row per picture (for the README); each step fitted into `cell`."""
+    return steps_sheet([prepare(g, shape, framing, keep_steps=True).steps for g in pictures], path, cell)
+
+
+def steps_sheet(rows: list[dict], path: Path, cell: int = 96) -> Path:
+    """A PNG of prepared pictures' steps (Prepared.steps, kept with keep_steps), one row per picture."""
     from PIL import Image, ImageDraw
 
     from ..quant.model_file import write_atomic
 
-    rows = [prepare(g, shape, framing, keep_steps=True).steps for g in pictures]
     cols = max(len(r) for r in rows)
     sheet = Image.new("L", (cols * (cell + 8), len(rows) * (cell + 18)), 128)
     draw = ImageDraw.Draw(sheet)

@@ -61,16 +61,11 @@ class Dataset:
 def load_dataset(name: str, data_dir: str | Path | None = None) -> Dataset:
     if name == "digits":
         return digits()
-    if name == "strokes":
+    if name in PICTURE_SETS:  # generated test pictures, no training split
         from .ood import strokes
-
-        x, y, variants = strokes()
-        return Dataset("strokes", np.zeros((0, *x.shape[1:]), np.uint8), np.zeros(0, np.int64), x, y, patch=2,
-                       variants=variants, pictures=True)
-    if name in WILD_SETS:
         from .wild import pictures
 
-        x, y, variants = pictures(name)
+        x, y, variants = strokes() if name == "strokes" else pictures(name)
         return Dataset(name, np.zeros((0, *x.shape[1:]), np.uint8), np.zeros(0, np.int64), x, y, patch=2,
                        variants=variants, pictures=True)
     if name not in DATASETS:

@@ -135,11 +135,6 @@ def camera(rgb: np.ndarray, rng, blur=(0.3, 1.0), noise=(0.005, 0.03), quality=(
     return np.clip(np.round(a @ LUMA), 0, 255).astype(np.uint8)
 
 
-def grey(rgb_or_grey: np.ndarray) -> np.ndarray:
-    a = rgb_or_grey if rgb_or_grey.ndim == 2 else np.tensordot(LUMA, rgb_or_grey, 1)
-    return np.clip(np.round(a * 255), 0, 255).astype(np.uint8)
-
-
 def font(size: int):
     from PIL import ImageFont
 
@@ -189,12 +184,10 @@ def ruled(digit, variant, rng, shape=(128, 128)):
     x, y = grid(shape)
     a = np.radians(rng.uniform(-2, 2))
     u, v = (np.cos(a) * y - np.sin(a) * x) * h, (np.cos(a) * x + np.sin(a) * y) * w
-    lw = rng.uniform(0.6, 1.6)
-
-    ruling = np.clip(lw / 2 + 0.5 - np.abs(((u - rng.uniform(0, step)) % step) - step / 2), 0, 1)
+    reach = rng.uniform(0.6, 1.6) / 2 + 0.5
+    ruling = stripes(u - rng.uniform(0, step), step, reach)
     if variant == "squared":
-        ruling = np.maximum(ruling, np.clip(lw / 2 + 0.5 - np.abs(((v - rng.uniform(0, step)) % step) - step / 2),
-                                            0, 1))
+        ruling = np.maximum(ruling, stripes(v - rng.uniform(0, step), step, reach))
     height = step * rng.uniform(1.4, 2.8)
     centre = (w / 2 + rng.normal(0, 0.05 * w), h / 2 + rng.normal(0, 0.05 * h))
     cov = place(pen_digit(digit, rng), shape, height, centre, height * rng.uniform(0.05, 0.11))
@@ -223,6 +216,12 @@ def board(digit, variant, rng, shape=(128, 160)):
     slate = rng.uniform(0.08, 0.22) * np.array([0.8, 1.05, 0.9])
     rgb = slate[:, None, None] + haze + chalk
     return camera(rgb * lighting(rng, shape), rng, blur=(0.2, 0.7))
+
+
+def stripes(t: np.ndarray, step: float, reach: float) -> np.ndarray:
+    """Anti-aliased lines every `step` along coordinate t (lines at t = step / 2 mod step): coverage 1 within
+    reach - 0.5 of a line, falling to 0 at reach (a line lw wide: reach = lw / 2 + 0.5)."""
+    return np.clip(reach - np.abs(t % step - step / 2), 0, 1)
 
 
 def smooth_noise(rng, shape, scale: int) -> np.ndarray:
@@ -322,7 +321,7 @@ def nondigit(variant, rng, shape=(128, 128), letters: str = LETTERS):
         rgb = on_paper(np.zeros(shape), rng)
         if variant == "blank-ruled":
             step = rng.uniform(11, 18)
-            ruling = np.clip(1.1 - np.abs((np.arange(h) + rng.uniform(0, step)) % step - step / 2), 0, 1)
+            ruling = stripes(np.arange(h) + rng.uniform(0, step), step, 1.1)
             rgb = rgb * (1 - ruling[:, None]) + np.array([0.55, 0.7, 0.95])[:, None, None] * ruling[:, None]
         return camera(rgb * lighting(rng, shape, (0.2, 0.5), 0.45), rng)
     height = rng.uniform(0.4, 0.75) * h

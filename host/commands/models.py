@@ -78,8 +78,10 @@ def cmd_eval(args) -> int:
     threshold = min_probability(args, paths)
     rows = verdicts(logits, logits_frac(backend), content, threshold)
     result = {"arch": backend.arch, "dataset": data.name, "backend": backend.name,
-              "seconds": round(seconds, 3), "min_probability": threshold, **answers(rows, y, content, logits)}
-    if content is not None:  # pictures: each variant on its own
+              "seconds": round(seconds, 3), "min_probability": threshold, **answers(rows, y)}
+    if content is None:  # a test split: the plain argmax accuracy, as every table of the project quotes it
+        result["accuracy"] = float((logits.argmax(1) == y).mean())
+    else:  # pictures: each variant on its own
         groups = data.variants[:len(y)]
         result["variants"] = {str(v): answers([r for r, g in zip(rows, groups) if g == v], y[groups == v])
                               for v in dict.fromkeys(groups)}
@@ -94,14 +96,13 @@ def cmd_eval(args) -> int:
     return 1 if result.get("mismatches") else 0
 
 
-def answers(rows: list[dict], y: np.ndarray, content=None, logits=None) -> dict:
-    """Accuracy of verdicts against labels (NOT_A_DIGIT: right when flagged no content / not a digit); test
-    splits (no `content`): the plain argmax accuracy, as every table of the project quotes it."""
+def answers(rows: list[dict], y: np.ndarray) -> dict:
+    """Accuracy of verdicts against labels (NOT_A_DIGIT: right when answered no content / not a digit) and
+    the counts of each flag."""
     from ...model.wild import NOT_A_DIGIT
 
     said = np.array([-1 if r["class"] is None else r["class"] for r in rows])
-    right = said == np.where(y == NOT_A_DIGIT, -1, y) if content is not None or logits is None \
-        else logits.argmax(1) == y
+    right = said == np.where(y == NOT_A_DIGIT, -1, y)
     return {"n": len(rows), "accuracy": float(right.mean()) if len(rows) else 0.0,
             "not_a_digit": sum(r["flag"] == "not a digit" for r in rows),
             "no_content": sum(r["flag"] == "no content" for r in rows)}
@@ -121,36 +122,34 @@ def eval_text(result: dict, check: str | None) -> str:
 
 def cmd_infer(args) -> int:
     from ..accelerator import logits_frac, verdicts
-    from ..preprocess import read_inputs
+    from ..preprocess import read_inputs, steps_sheet
 
+    if args.steps and args.raw:
+        raise UserError("--steps shows the preprocessing: leave out --raw")
     paths = model_paths(args)
     backend = open_backend(args.backend, paths)
-    names, images, prepared = read_inputs(args.images, backend.input_shape, picture_framing(paths), as_is=args.raw)
+    names, images, prepared = read_inputs(args.images, backend.input_shape, picture_framing(paths), as_is=args.raw,
+                                          keep_steps=bool(args.steps))
     logits = backend.logits(backend.check(images))
     content = None if args.raw else [p.content for p in prepared]
+    threshold = min_probability(args, paths)
     rows = [{"image": name, **v, "logits": lg.tolist()} for name, v, lg in
-            zip(names, verdicts(logits, logits_frac(backend), content, min_probability(args, paths)), logits)]
+            zip(names, verdicts(logits, logits_frac(backend), content, threshold), logits)]
     if not args.raw:
         for r, p in zip(rows, prepared):
             r["polarity"] = p.polarity
     if args.steps:
-        if args.raw:
-            raise UserError("--steps shows the preprocessing: leave out --raw")
-        from ..preprocess import figure, pictures_of
-
-        pictures = [grey for _, grey in pictures_of(args.images, backend.input_shape[0])]
-        print(f"wrote {figure(pictures, backend.input_shape, Path(args.steps), picture_framing(paths))}",
-              file=sys.stderr)
+        print(f"wrote {steps_sheet([p.steps for p in prepared], Path(args.steps))}", file=sys.stderr)
     if args.json:
         print(json.dumps({"backend": backend.name, "preprocessed": not args.raw,
-                          "min_probability": min_probability(args, paths), "results": rows}))
+                          "min_probability": threshold, "results": rows}))
         return 0
     for r in rows:
         if r["flag"] == "no content":
             print(f"{r['image']}: no digit found (blank picture)")
         elif r["flag"]:
             print(f"{r['image']}: not a digit (best guess {r['guess']}, probability {r['probability']:.2f}, under "
-                  f"{min_probability(args, paths):.2f})")
+                  f"{threshold:.2f})")
         else:
             print(f"{r['image']}: class {r['class']} (probability {r['probability']:.2f})")
     return 0
