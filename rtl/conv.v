@@ -35,7 +35,7 @@ module conv #(
     parameter integer SHIFT = 0,        // requantization right shift (round half to even)
     parameter integer OUT_MIN = -128,   // saturation bounds of the output format
     parameter integer OUT_MAX = 127,
-    parameter integer MUL_SPLIT = 0,    // lane pairs: 0 packed multiply (mul2), 1 multiplier + LUTs (mul2_split)
+    parameter integer MUL_SPLIT = 0,    // lane pairs: 0 packed (mul2), 1 split (mul2_split), 2 a multiplier per lane
     parameter WEIGHT_FILE = "weight.hex", // the linear's weight ROM, im2col order (kh, kw, c)
     parameter BIAS_FILE = "bias.hex"      // the linear's bias ROM
 ) (

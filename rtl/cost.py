@@ -11,7 +11,7 @@ def engine(p: dict) -> tuple[float, float]:
     pair costs half a DSP and adder LUTs, a split one also the radix-4 LUT multiplier; per lane its accumulator.
     Fitted on 38 distinct engines (1 to 48 lanes, SIMD 1 to 7)."""
     multiplies = p["LANES"] * p.get("SIMD", 1)
-    split = p.get("MUL_SPLIT", 0)
+    split = p.get("MUL_SPLIT", 0) == 1  # SEPARATE lanes (2) as packed: no LUT multiplier
     lut = 114 + (58 if split else 31) * multiplies + 0.76 * p["LANES"] * p["ACC_BITS"]
     ff = 758 + (109 if split else 74) * multiplies
     return lut, ff

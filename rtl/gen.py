@@ -51,17 +51,25 @@ SPLIT_ABOVE_MULTIPLIES = 24  # lanes x SIMD
 
 
 PACKINGS = ("wide", "split", "dsp48")  # how a plan builds its lane pairs (Plan.packing, mul_split)
+# rtl/linear.v's MUL_SPLIT: lane pairs packed into one multiply (mul2), split into a multiplier and LUTs
+# (mul2_split), or no pairs, a multiplier per lane
+PACKED, SPLIT, SEPARATE = 0, 1, 2
 
 
-def mul_split(lanes: int, simd: int, packing: str = "wide", signed: bool = True) -> bool:
-    """Whether rtl/linear.v builds its lane pairs split (MUL_SPLIT) at this parallelism: "wide", split above
-    SPLIT_ABOVE_LANES / SPLIT_ABOVE_MULTIPLIES (the ECP5's clock); "split", always (Plan.split_pairs); "dsp48",
-    packed where the element is signed (one DSP48 multiply holds the pair), else as "wide"."""
+def mul_split(lanes: int, simd: int, packing: str = "wide", signed: bool = True) -> int:
+    """rtl/linear.v's MUL_SPLIT at this parallelism: "split", always SPLIT (Plan.split_pairs); "dsp48", PACKED where
+    the element is signed (one DSP48 multiply holds the pair), else PACKED or SPLIT as "wide" decides; "wide" (the
+    ECP5's 18x18 multipliers), SPLIT above SPLIT_ABOVE_LANES / SPLIT_ABOVE_MULTIPLIES (its clock), else SEPARATE:
+    a packed pair's 25-bit operand takes two 18x18 multipliers and an adder behind them, which in a whole top
+    set the clock (tiny vit, 136.4 MHz: the adder after attn_proj's multiplier), two plain products the same two
+    multipliers without it."""
     if packing == "split":
-        return True
+        return SPLIT
     if packing == "dsp48" and signed:
-        return False
-    return lanes > SPLIT_ABOVE_LANES or lanes * simd > SPLIT_ABOVE_MULTIPLIES
+        return PACKED
+    if lanes > SPLIT_ABOVE_LANES or lanes * simd > SPLIT_ABOVE_MULTIPLIES:
+        return SPLIT
+    return PACKED if packing == "dsp48" else SEPARATE  # unsigned on a DSP48: two slices, as the tops were measured
 
 
 # The most multiplies per cycle (lanes x SIMD) of one engine when a plan may copy kernels (Plan.max_copies > 1):
@@ -123,8 +131,8 @@ class Parallel(NamedTuple):
         lane has an element of its own, and mul2's two products of an unsigned (9-bit) element do not fit one
         DSP48E1 multiply (mul2_split's do: one lane on the slice, the other in LUTs)."""
         split = mul_split(self.lanes, self.simd, packing, engine.signed)
-        # an ECP5 multiplier (18x18) holds one product: a packed pair is two ("wide" packing is the ECP5's)
-        paired = not engine.depthwise and ((engine.signed and packing != "wide") or split)
+        # an ECP5 multiplier (18x18) holds one product ("wide" packing is the ECP5's: SEPARATE lanes)
+        paired = not engine.depthwise and ((engine.signed and split == PACKED) or split == SPLIT)
         return self.simd * (-(-self.lanes // 2) if paired else self.lanes)
 
 
@@ -347,7 +355,7 @@ def _projection(m: IntModel, op: Op, w: np.ndarray, fin, lanes: Parallel | int, 
     write_atomic(bfile, lambda f: f.write(biases.encode()))
     engine = {"SIMD": simd, "DEPTHWISE": int(depthwise),
               # depthwise lanes have no pairs
-              "MUL_SPLIT": int(not depthwise and mul_split(lanes, simd, packing, fin.signed))}
+              "MUL_SPLIT": 0 if depthwise else mul_split(lanes, simd, packing, fin.signed)}
     return {"N_IN": n_in, "N_OUT": n_out, "LANES": lanes, "W_BITS": wbits, "ACC_BITS": acc_bits,
             "OUT_BITS": op.out.bits, "SHIFT": shift, "OUT_MIN": op.out.min, "OUT_MAX": op.out.max,
             "WEIGHT_FILE": f'"{wfile.resolve()}"', "BIAS_FILE": f'"{bfile.resolve()}"',

@@ -10,7 +10,9 @@
 // Multipliers: the lanes share each input element, two lanes per multiplier (a DSP) for each of the SIMD
 // elements: MUL_SPLIT = 0 packs both lanes' products into one multiply (mul2); MUL_SPLIT = 1 puts one lane on
 // the multiplier and builds the other in LUTs (mul2_split: more LUTs, but no adder behind the multiplier, which
-// a wide layer's longer wires cannot afford on an ECP5); an odd last lane has a multiplier of its own. A lane
+// a wide layer's longer wires cannot afford on an ECP5); an odd last lane has a multiplier of its own.
+// MUL_SPLIT = 2 gives every lane a multiplier of its own (for 18x18 multipliers, the ECP5's: mul2's 25-bit
+// operand takes two of them and an adder behind, two plain products take the same two without it). A lane
 // sums its SIMD products per cycle in a registered adder tree (add_tree) before its accumulator.
 // DEPTHWISE = 1 (a depthwise convolution run by rtl/conv.v; SIMD = 1): the token holds N_IN taps x N_OUT
 // channels, tap-major (element t*N_OUT + c), and lane l of group g at tap t multiplies x[t*N_OUT + g*LANES + l]
@@ -46,7 +48,8 @@ module linear #(
     parameter integer SHIFT = 0,         // in_frac + w_frac - out_frac: right shift with round half to even (>= 0)
     parameter integer OUT_MIN = -128,    // saturation bounds of the output format
     parameter integer OUT_MAX = 127,
-    parameter integer MUL_SPLIT = 0,     // lane pairs: 0 one packed multiply (mul2), 1 multiplier + LUTs (mul2_split)
+    parameter integer MUL_SPLIT = 0,     // lane pairs: 0 one packed multiply (mul2), 1 multiplier + LUTs (mul2_split),
+                                         // 2 none: a multiplier per lane
     parameter WEIGHT_FILE = "weight.hex", // GROUPS*STEPS words of LANES*SIMD*W_BITS bits (layout: header)
     parameter BIAS_FILE = "bias.hex"      // GROUPS words of LANES*ACC_BITS bits, lane 0 in the LSBs
 ) (
@@ -221,7 +224,7 @@ module linear #(
             wire [LANES*W_BITS-1:0] wj = w_q[j*LANES*W_BITS +: LANES*W_BITS];
             wire [LANES*PROD_BITS-1:0] pj;
             assign prod[j*LANES*PROD_BITS +: LANES*PROD_BITS] = pj;
-            if (!DW && MUL_SPLIT != 0 && LANES > 1) begin : split_pairs
+            if (!DW && MUL_SPLIT == 1 && LANES > 1) begin : split_pairs
                 // the multiples of the element that mul2_split's partial products pick, beside x_q
                 wire signed [X_BITS-1:0] xe;  // x_elem's element j as a signed number
                 if (IN_SIGNED != 0) begin : xe_signed
@@ -241,7 +244,7 @@ module linear #(
                         .a(wj[(g+1)*W_BITS +: W_BITS]), .b(wj[g*W_BITS +: W_BITS]),
                         .xa(pj[(g+1)*PROD_BITS +: PROD_BITS]), .xb(pj[g*PROD_BITS +: PROD_BITS]));
                 end
-            end else if (!DW && LANES > 1) begin : packed_pairs
+            end else if (!DW && MUL_SPLIT == 0 && LANES > 1) begin : packed_pairs
                 wire [X_BITS-1:0] xj = xs[j*X_BITS +: X_BITS];
                 for (g = 0; g + 1 < LANES; g = g + 2) begin : pair
                     mul2 #(.X_BITS(X_BITS), .C_BITS(W_BITS)) mul (.clk(clk), .x(xj),
@@ -249,9 +252,10 @@ module linear #(
                         .xa(pj[(g+1)*PROD_BITS +: PROD_BITS]), .xb(pj[g*PROD_BITS +: PROD_BITS]));
                 end
             end
-            // a lane of its own (every depthwise lane, else an odd last lane): the same four registers as mul2
+            // a lane of its own (every depthwise lane, every lane with MUL_SPLIT 2, else an odd last lane): the
+            // same four registers as mul2
             for (g = 0; g < LANES; g = g + 1) begin : single
-                if (DW || (LANES % 2 == 1 && g == LANES - 1)) begin : mul
+                if (DW || MUL_SPLIT == 2 || (LANES % 2 == 1 && g == LANES - 1)) begin : mul
                     // its element: its own channel's (depthwise), else the shared element j
                     wire [X_BITS-1:0] xl = xs[(DW ? g : j)*X_BITS +: X_BITS];
                     reg signed [X_BITS-1:0] x1, xr;

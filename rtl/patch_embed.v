@@ -13,7 +13,7 @@ module patch_embed #(
     // the projection, as rtl/linear.v
     parameter integer N_OUT = 8, LANES = 4, W_BITS = 8, ACC_BITS = 32, OUT_BITS = 8, SHIFT = 0,
     parameter integer OUT_MIN = -128, OUT_MAX = 127,
-    parameter integer SIMD = 1, MUL_SPLIT = 0,  // patch elements per cycle per lane; lane pairs split (mul2_split)
+    parameter integer SIMD = 1, MUL_SPLIT = 0,  // patch elements per cycle per lane; lane pairs as rtl/linear.v's
     parameter WEIGHT_FILE = "weight.hex", BIAS_FILE = "bias.hex"
 ) (
     input  wire                         clk,

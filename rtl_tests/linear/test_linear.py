@@ -111,7 +111,7 @@ async def images_under_backpressure(dut):
         await check_engine(dut, m, op, images)
 
 
-@pytest.mark.parametrize("mul_split", [0, 1], ids=["packed", "split"])
+@pytest.mark.parametrize("mul_split", [0, 1, 2], ids=["packed", "split", "separate"])
 def test_linear(mul_split):
     """rtl.cases.CASES["linear"] with its lane pairs built either way (rtl/gen.py picks one per layer)."""
     from sim import rom_dir, run
