@@ -66,6 +66,13 @@ module accel_ctrl #(
 
     wire idle = in_flight == 0 && !mid_frame;
 
+    // a result's last beat counted one cycle late: the output handshake (the DMA's ready, the unpacker's word
+    // count) then ends in this register, not in the counters' carry chains across the device (the tiny vit's
+    // whole top, 130.4 MHz). The flag it advances is next read at the following result's last beat, WORDS >= 2
+    // cycles on.
+    reg result_done_q;
+    always @(posedge clk) result_done_q <= result_done && !datapath_rst;
+
     // write channel: address and data may come in either order; respond once both are here
     reg [7:0] awaddr;
     reg aw_full, w_full;
@@ -145,8 +152,8 @@ module accel_ctrl #(
                 flags[flag_wr] <= frame_batch_end;
                 flag_wr <= flag_wr + 1'b1;
             end
-            if (result_done) flag_rd <= flag_rd + 1'b1;
-            in_flight <= in_flight + frame_ok - result_done;
+            if (result_done_q) flag_rd <= flag_rd + 1'b1;
+            in_flight <= in_flight + frame_ok - result_done_q;
             if (frame_begin) mid_frame <= 1'b1;
             if (frame_ok || frame_error) mid_frame <= 1'b0;
             if (frame_begin && idle && !timing) begin
@@ -154,9 +161,9 @@ module accel_ctrl #(
                 lat_start <= cycles;
             end
             if (frame_error && in_flight == 0) timing <= 1'b0;
-            if (result_done && timing) begin
+            if (result_done_q && timing) begin
                 timing <= 1'b0;
-                latency <= cycles - lat_start + 1;
+                latency <= cycles - lat_start;  // the cycle of the last beat, counted one cycle late
             end
         end
         if (rst || clear) begin
@@ -172,9 +179,9 @@ module accel_ctrl #(
             cycles <= cycles + 1;
             if (!idle) busy_cycles <= busy_cycles + 1;
             if (frame_ok) frames_in <= frames_in + 1;
-            if (result_done) frames_out <= frames_out + 1;
+            if (result_done_q) frames_out <= frames_out + 1;
             if (frame_error) frames_dropped <= frames_dropped + 1;
-            if (result_done) done <= 1'b1;
+            if (result_done_q) done <= 1'b1;
             else if (write && awaddr[7:2] == 6'h01 && wdata[1]) done <= 1'b0;
             if (frame_error) err_frame <= 1'b1;
             else if (write && awaddr[7:2] == 6'h02 && wdata[0]) err_frame <= 1'b0;

@@ -124,8 +124,9 @@ def _result(net: Top) -> None:
     """axis_unpack (the logits as BUS_BITS words; TLAST where an image ends) and the control block."""
     m = net.model
     last = m.ops[-1]
-    if last.out.bits != BUS_BITS or len(net.shapes[last.name]) != 1:
-        raise ValueError(f"{last.name}: the result must be one vector of {BUS_BITS}-bit words")
+    if last.out.bits != BUS_BITS or len(net.shapes[last.name]) != 1 or net.shapes[last.name][0] < 2:
+        # two words at least: accel_ctrl counts a result's end one cycle late (its result_done_q)
+        raise ValueError(f"{last.name}: the result must be one vector of two or more {BUS_BITS}-bit words")
     words = net.shapes[last.name][0]
     net.add(Instance("result", "axis_unpack", {"WORD": BUS_BITS, "WORDS": words}, {"s_axis": wire(last.name)},
                      ".m_axis_tdata(m_axis_tdata), .m_axis_tvalid(m_axis_tvalid), .m_axis_tready(m_axis_tready), "

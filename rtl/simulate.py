@@ -67,15 +67,17 @@ def simulator() -> str:
 
 def run(module: str, test_module: str, parameters: dict, extra_env: dict | None = None,
         generated: list[Path] = (), internals: bool = False, test_dir: Path | None = None,
-        log_file: Path | None = None) -> Path:
+        log_file: Path | None = None, netlist: list[Path] = ()) -> Path:
     """Build `module` (rtl/<module>.v, or one of the `generated` sources) with `parameters` on the simulator
     of `simulator()` and run the cocotb tests of `test_module`, found in and run from `test_dir` (default
     rtl_tests/<module>); under pytest a failing cocotb test fails the caller. On Verilator only the signals of
     `module` itself are visible to the testbench unless `internals` (every signal, as cocotb's default
     --public-flat-rw does: for the whole top that makes 3x the C++ and a 4x slower model). `log_file`: the
-    build's and the simulation's output go there instead of the terminal."""
+    build's and the simulation's output go there instead of the terminal. `netlist`: a synthesized netlist and
+    its cell models (rtl/gate_level.py), built instead of the RTL, their vendor-style warnings let through."""
     sim = simulator()
-    sources = sorted(RTL.glob("*.v")) + [Path(g) for g in generated]
+    generated = [Path(g) for g in (netlist or generated)]
+    sources = generated if netlist else sorted(RTL.glob("*.v")) + generated
     digest = hashlib.sha256(json.dumps(parameters, sort_keys=True).encode())
     for g in generated:  # a regenerated top (other ROM paths, other lanes) is another build
         digest.update(Path(g).read_bytes())
@@ -84,7 +86,8 @@ def run(module: str, test_module: str, parameters: dict, extra_env: dict | None 
     build_dir = sim_build(module) / (tag if sim == "verilator" else f"{sim}-{tag}")
     if sim == "verilator":
         verilator_env()
-        args = []  # no warning suppressed: the kernels and the top are lint-clean (rtl/test_lint.py)
+        # no warning suppressed: the kernels and the top are lint-clean (rtl/test_lint.py); cell models are not
+        args = ["-Wno-fatal", "-Wno-lint", "-Wno-style", "-Wno-UNOPTFLAT", "-Wno-SPECIFYIGN"] if netlist else []
         if not internals:  # a later option wins: public only what the control file names
             control = build_dir / "public.vlt"
             control.parent.mkdir(parents=True, exist_ok=True)
@@ -92,7 +95,7 @@ def run(module: str, test_module: str, parameters: dict, extra_env: dict | None 
             args += ["--no-public-flat-rw", str(control)]
         build = {"build_args": args}
     else:  # Icarus: Verilog-2005, the timescale the testbench clock needs
-        build = {"build_args": ["-g2005"], "timescale": ("1ns", "1ps")}
+        build = {"build_args": ["-g2012" if netlist else "-g2005"], "timescale": ("1ns", "1ps")}
     from cocotb_tools.runner import get_runner
 
     runner = get_runner(sim)

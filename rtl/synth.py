@@ -63,6 +63,37 @@ LUTRAM_CELLS = ("RAM32M", "RAM64M", "RAM32X1D", "RAM64X1D", "RAM128X1D", "RAM256
 FAMILY_CELLS = {"xc7": ("DSP48E1", "RAMB36E1", "RAMB18E1", LUTRAM_CELLS),
                 "xcup": ("DSP48E2", "RAMB36E2", "RAMB18E2", (*LUTRAM_CELLS, "RAM32M16", "RAM64M8", "RAM512X1S"))}
 
+def _top_roms(text: str) -> list[str]:
+    """The ROM files a generated top's parameters name (absolute paths, as rtl/gen.py writes them)."""
+    return sorted(set(re.findall(r'"(/[^"]+\.hex)"', text)))
+
+
+def stage_top(top: Path, folder: Path) -> None:
+    """The generated top, its ROM files and every rtl/*.v into `folder` (yowasp's tools see only their working
+    folder), the top's absolute ROM paths made relative."""
+    text = top.read_text()
+    for rom in _top_roms(text):
+        shutil.copy(rom, folder / Path(rom).name)
+        text = text.replace(f'"{rom}"', f'"{Path(rom).name}"')
+    (folder / "vit_accel.v").write_text(text)
+    for src in RTL.glob("*.v"):
+        shutil.copy(src, folder)
+
+
+def top_key(top: Path, *also) -> str:
+    """What a result of the whole generated top depends on: its netlist, its ROM contents, every rtl/*.v, and
+    `also` (a seed, a tool's version, the form of the flow)."""
+    import hashlib
+
+    text = top.read_text()
+    h = hashlib.sha256("".join([text, *map(str, also)]).encode())
+    for rom in _top_roms(text):
+        h.update(Path(rom).read_bytes())
+    for src in sorted(RTL.glob("*.v")):
+        h.update(src.read_bytes())
+    return h.hexdigest()[:16]
+
+
 
 def fractions(counts: dict, device: str) -> dict:
     """Each resource's count as a fraction of the device's."""

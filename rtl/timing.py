@@ -12,7 +12,7 @@ import tempfile
 from functools import partial
 from pathlib import Path
 
-from .synth import RTL, stage_sources
+from .synth import RTL, stage_sources, stage_top, top_key
 
 DEVICE = {"family": "ECP5", "device": "LFE5UM5G-85F", "package": "CABGA381", "speed": 8}
 TARGET_MHZ = 150.0  # every kernel instance places and routes at least this fast (issue: timing)
@@ -281,40 +281,27 @@ def run(model, sim_dir: Path, name: str, workers: int = 2, log=print) -> dict:
     return report
 
 
-def _top_roms(text: str) -> list[str]:
-    """The ROM files a generated top's parameters name (absolute paths, as rtl/gen.py writes them)."""
-    return sorted(set(re.findall(r'"(/[^"]+\.hex)"', text)))
-
-
-def _stage_top(top: Path, folder: Path) -> None:
-    """The generated top, its ROM files and every rtl/*.v into `folder` (yowasp's tools see only their working
-    folder), the top's absolute ROM paths made relative."""
-    text = top.read_text()
-    for rom in _top_roms(text):
-        shutil.copy(rom, folder / Path(rom).name)
-        text = text.replace(f'"{rom}"', f'"{Path(rom).name}"')
-    (folder / "vit_accel.v").write_text(text)
-    for src in RTL.glob("*.v"):
-        shutil.copy(src, folder)
-
-
 def place_whole(top: Path, out_dir: Path, seed: int = 1, log=print) -> dict:
     """The whole generated top (vit_accel.v) synthesized (synth_ecp5), placed and routed in one piece on the
-    LFE5UM5G-85F (not out of context: its ports on pins, the clock on a global buffer) and packed into a
-    bitstream (ecppack): the clock, the critical path, the ECP5 cells. Everything lands in out_dir (kept:
-    vit_accel.bit, pnr.log, report.json)."""
+    LFE5UM5G-85F (not out of context: the clock on a global buffer, the ports on pins through a flip-flop each,
+    registered_ports: in the board design the DMA's and the interconnect's registers drive them, and a path
+    through a pin's LUT at the device's edge set the clock without them, 118.3 MHz for the tiny vit) and packed
+    into a bitstream (ecppack): the clock, the critical path, the ECP5 cells. Everything lands in out_dir
+    (kept: vit_accel.bit, pnr.log, report.json)."""
     out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    _stage_top(Path(top), out_dir)
+    shutil.rmtree(out_dir, ignore_errors=True)  # a previous run's sources (its timing_wrap.v) would be read twice
+    out_dir.mkdir(parents=True)
+    stage_top(Path(top), out_dir)
 
     def tool(name: str, *args: str) -> None:
         log(f"{name} {' '.join(args)[:120]}")
         r = subprocess.run([str(TOOL / f"yowasp-{name}"), *args], capture_output=True, text=True, cwd=out_dir)
         if r.returncode != 0:
             raise RuntimeError(f"{name} failed on the whole top: {' '.join(r.stderr.strip().splitlines()[-1:])}")
-    sources = " ".join(sorted(p.name for p in out_dir.glob("*.v")))
+    reads = "read_verilog -defer " + " ".join(sorted(p.name for p in out_dir.glob("*.v")))
+    (out_dir / "timing_wrap.v").write_text(registered_ports("vit_accel", ports(out_dir, reads, "", "vit_accel")))
     tool("yosys", "-q", "-l", "synth.log", "-p",
-         f"read_verilog -defer {sources}; hierarchy -top vit_accel; synth_ecp5 -top vit_accel -json vit_accel.json")
+         f"{reads} timing_wrap.v; hierarchy -top timing_wrap; synth_ecp5 -top timing_wrap -json vit_accel.json")
     tool("nextpnr-ecp5", "--um5g-85k", "--package", DEVICE["package"], "--speed", str(DEVICE["speed"]),
          "--json", "vit_accel.json", "--textcfg", "vit_accel.config", "--report", "report.json",
          "--timing-allow-fail", "--seed", str(seed), "--freq", str(TARGET_MHZ), "-l", "pnr.log", "-q")
@@ -329,26 +316,14 @@ def place_whole(top: Path, out_dir: Path, seed: int = 1, log=print) -> dict:
 
 
 ECP5 = "lfe5um5g-85f"  # rtl/gen.py DEVICES: the device open tools place and route the whole top on
-
-
-def _whole_key(top: Path, seed: int) -> str:
-    """What a whole-top result depends on: the netlist, its ROM contents, every rtl/*.v, the seed, the tools."""
-    import hashlib
-
-    text = top.read_text()
-    h = hashlib.sha256(f"{text}{seed}{nextpnr_version()}".encode())
-    for rom in _top_roms(text):
-        h.update(Path(rom).read_bytes())
-    for src in sorted(RTL.glob("*.v")):
-        h.update(src.read_bytes())
-    return h.hexdigest()[:16]
+WHOLE_FORM = "regports"  # how place_whole builds the whole top (part of its cache key): ports on flip-flops
 
 
 def run_whole(model, sim_dir: Path, name: str, cycles: int | None = None, seed: int = 1, workers: int = 2,
               log=print) -> dict:
     """`vitflow timing --whole` / `make timing-whole`: the model's top for the ECP5-85F (the fastest plan that
     fits it, or `cycles` per image) placed and routed in one piece and packed into a bitstream (place_whole,
-    cached by _whole_key), beside the same plan's instances placed alone (place_seeds: each at its worst seed).
+    cached by top_key), beside the same plan's instances placed alone (place_seeds: each at its worst seed).
     Writes sim_dir/<name>/whole/whole.json; the whole clock within 10% of the per-instance minimum is what lets
     the per-instance figure stand for a top that no open-tool device holds."""
     from dataclasses import asdict
@@ -362,7 +337,7 @@ def run_whole(model, sim_dir: Path, name: str, cycles: int | None = None, seed: 
         top_plan(model, Plan(dsp=device_dsp(ECP5), device=ECP5))
     folder = Path(sim_dir) / name / "whole"
     top, instances = write_top(model, folder / "top", plan)
-    cached = folder / f"pnr-{_whole_key(top, seed)}.json"
+    cached = folder / f"pnr-{top_key(top, seed, nextpnr_version(), WHOLE_FORM)}.json"
     if cached.is_file():
         whole = json.loads(cached.read_text())
     else:

@@ -47,7 +47,8 @@ async def watch_outputs(dut, ports: list[tuple[str, str | None]]) -> None:
             continue  # before and during reset
         for (name, _), (h, v) in zip(ports, handles):
             if (v is None or (v.value.is_resolvable and int(v.value))) and not h.value.is_resolvable:
-                raise AssertionError(f"{name} = {h.value} (X or Z){f' while {v._name} = {v.value}' if v else ''} at "
+                qualified = f" while {v._name} = {v.value}" if v is not None else ""
+                raise AssertionError(f"{name} = {h.value} (X or Z){qualified} at "
                                      f"{cocotb.utils.get_sim_time(unit='ns')} ns")
 
 

@@ -253,10 +253,13 @@ def _result(part: str, values: dict):
     path.write_text(json.dumps(data))
 
 
-def run_top(model_file: Path, images: int):
+def run_top(model_file: Path, images: int, gates: bool = False):
+    """The generated top of the model file through this testbench; `gates`: its gate-level netlist instead of
+    the RTL (rtl/gate_level.py: the xc7 cells of synth_xilinx with Yosys' models)."""
     from sim import run
 
     from vitflow.quant.model_file import IntModel
+    from vitflow.rtl import gate_level
     from vitflow.rtl.planner import top_plan_of
     from vitflow.rtl.rtlsim import top_dir
     from vitflow.rtl.top import model_file as cycle_model
@@ -267,7 +270,11 @@ def run_top(model_file: Path, images: int):
     top, _ = write_top(m, top_dir(m, cycles), top_plan_of(cycles))
     env = {"IMAGES": str(images), "VITFLOW_TOP_MODEL": str(Path(model_file).resolve()),
            "VITFLOW_TOP_CYCLE_MODEL": str(cycle_model(top))}
-    run("vit_accel", "test_vit_accel", {}, env, generated=[top])
+    if gates:
+        run("vit_accel", "test_vit_accel", {}, env,
+            netlist=[gate_level.netlist(top, top.parent / "gates"), gate_level.cell_models()])
+    else:
+        run("vit_accel", "test_vit_accel", {}, env, generated=[top])
 
 
 @pytest.mark.parametrize("name", list(top_models()))
@@ -283,3 +290,13 @@ def test_vit_accel_whole_test_set(simulator, name):
     if simulator == "icarus":
         pytest.skip("the whole test split takes Icarus over 20 minutes; Verilator runs it, Icarus the edge images")
     run_top(top_models()[name], len(digits().x_test))
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", list(top_models()))
+def test_vit_accel_gate_level(simulator, name):
+    """The same testbench on the netlist that synthesis makes of the top (rtl/gate_level.py): golden logits on
+    the edge images and 20 test images under backpressure, malformed frames, batches, the cycle model."""
+    if simulator == "icarus":
+        pytest.skip("a gate-level top takes Icarus hours; Verilator runs it")
+    run_top(top_models()[name], int(os.environ.get("IMAGES", "20")), gates=True)
