@@ -5,7 +5,7 @@ PY     := $(VENV)/bin/python
 VITFLOW := $(VENV)/bin/vitflow
 PYTEST_ARGS ?=
 
-.PHONY: install demo test test-slow train lint clean hls sim timing timing-whole bitstream package report sweep scale docs
+.PHONY: install demo test test-slow train lint clean hls sim timing timing-whole gate-level bitstream package report sweep scale docs
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -64,6 +64,13 @@ timing: install
 WHOLE_CYCLES ?=
 timing-whole: install
 	$(VITFLOW) timing --arch vit --whole $(if $(WHOLE_CYCLES),--cycles $(WHOLE_CYCLES))
+
+# The gate-level netlist of the vit top (Yosys synth_xilinx, flattened; Yosys' xc7 cell models; block RAMs as
+# distributed RAM, which the models can simulate) through the top's cocotb testbench on Verilator: golden logits on
+# 23 images under backpressure, 0 mismatches (rtl/gate_level.py). GATE_MODELS="vit mobilevit swin": all three.
+GATE_MODELS ?= vit
+gate-level: install
+	$(PY) -m pytest -m slow $(foreach m,$(GATE_MODELS),"rtl_tests/vit_accel/test_vit_accel.py::test_vit_accel_gate_level[verilator-$(m)]")
 
 # build/report/REPORT.md + PNG plots: accuracy (measured here), the verification ladder, clock, cycles, images/s,
 # resources and host throughput read from the JSON reports of make hls / sim / timing and vitflow bench --out,
