@@ -43,7 +43,7 @@ module accel_ctrl #(
     input  wire        s_axil_rready,
     // to and from the datapath
     output wire        run,           // accept pixels: RUN, and room for the image's batch-end flag
-    output reg         datapath_rst,  // rst, or CTRL.RESET written (registered: a clean, one-cycle-late reset)
+    output reg         datapath_rst,  // rst, or CTRL.RESET written (registered: a clean reset, two cycles late)
     output reg  [15:0] batch,         // BATCH register
     input  wire        frame_batch_end,  // with frame_ok: the frame's last beat was its transfer's last (TLAST)
     output wire        result_last,   // the result going out ends its batch (its frame ended a transfer)
@@ -85,7 +85,14 @@ module accel_ctrl #(
     assign s_axil_rresp = 2'b00;
     assign s_axil_arready = !s_axil_rvalid;
     wire write = aw_full && w_full && !s_axil_bvalid;
-    wire clear = write && awaddr[7:2] == 6'h00 && wdata[1];
+    // CTRL's clear and reset strobes one cycle after their write: the address decode ends in a register, not in
+    // the enables of the counters and of datapath_rst's thousands of loads (the tiny vit's whole top, 151.7 MHz:
+    // the AXI-Lite handshake through the decode into datapath_rst)
+    reg clear, soft_reset;
+    always @(posedge clk) begin
+        clear <= !rst && write && awaddr[7:2] == 6'h00 && wdata[1];
+        soft_reset <= !rst && write && awaddr[7:2] == 6'h00 && wdata[2];
+    end
 
     always @(posedge clk) begin
         if (rst) begin
@@ -135,7 +142,6 @@ module accel_ctrl #(
         end
     end
 
-    wire soft_reset = write && awaddr[7:2] == 6'h00 && wdata[2];
     always @(posedge clk) datapath_rst <= rst || soft_reset;
 
     // counters and flags
