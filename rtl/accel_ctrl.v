@@ -43,7 +43,7 @@ module accel_ctrl #(
     input  wire        s_axil_rready,
     // to and from the datapath
     output wire        run,           // accept pixels: RUN, and room for the image's batch-end flag
-    output reg         datapath_rst,  // rst, or CTRL.RESET written (registered: a clean reset, two cycles late)
+    output reg         datapath_rst,  // rst (a cycle late), or CTRL.RESET written (two cycles late): registered
     output reg  [15:0] batch,         // BATCH register
     input  wire        frame_batch_end,  // with frame_ok: the frame's last beat was its transfer's last (TLAST)
     output wire        result_last,   // the result going out ends its batch (its frame ended a transfer)
