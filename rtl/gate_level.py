@@ -52,7 +52,6 @@ def netlist(top: Path, out_dir: Path, log=print) -> Path:
                            cwd=tmp)
         if r.returncode != 0:
             raise RuntimeError(f"yosys synth_xilinx failed on {top}: {' '.join(r.stderr.strip().splitlines()[-1:])}")
-        out.parent.mkdir(parents=True, exist_ok=True)
         gates = (Path(tmp) / "gates.v").read_bytes()
     write_atomic(out, lambda f: f.write(gates))
     return out

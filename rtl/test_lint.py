@@ -13,7 +13,8 @@ from vitflow.rtl.lint import lint
 from vitflow.rtl.top import write_top
 
 
-@pytest.fixture(scope="module", params=[*ARCHS, "vit-copies"])
+# the copies top (~40 s of lint) under the slow marker; its deal and gather run in make test (rtl_tests/axis_deal)
+@pytest.fixture(scope="module", params=[*ARCHS, pytest.param("vit-copies", marks=pytest.mark.slow)])
 def top(request, tmp_path_factory):
     """Each architecture's top, and vit's at the least budget `make scale` builds (kernels in copies)."""
     arch, _, copies = request.param.partition("-")
