@@ -88,10 +88,11 @@ module accel_ctrl #(
     // CTRL's clear and reset strobes one cycle after their write: the address decode ends in a register, not in
     // the enables of the counters and of datapath_rst's thousands of loads (the tiny vit's whole top, 151.7 MHz:
     // the AXI-Lite handshake through the decode into datapath_rst)
+    wire ctrl_write = !rst && write && awaddr[7:2] == 6'h00;
     reg clear, soft_reset;
     always @(posedge clk) begin
-        clear <= !rst && write && awaddr[7:2] == 6'h00 && wdata[1];
-        soft_reset <= !rst && write && awaddr[7:2] == 6'h00 && wdata[2];
+        clear <= ctrl_write && wdata[1];
+        soft_reset <= ctrl_write && wdata[2];
     end
 
     always @(posedge clk) begin

@@ -206,6 +206,7 @@ module attention #(
     reg c_out;     // stage C's job is the last head of a token: it writes the output register
     wire slot_end_next = c == C_PENULT || (slot_end && !advance);
     wire out_busy_next = m_axis_tvalid && !m_axis_tready;  // the output register is still full next cycle
+    wire advance_next = slot_end_next && !(c_out && out_busy_next);  // c_out stays until the advance
 
     // next job for stage S: (token i, head h) of the read bank, heads inner so that tokens finish in order
     reg r_bank;
@@ -496,8 +497,8 @@ module attention #(
             if (release_en) issued[release_bank] <= 1'b0;
             // S
             slot_end <= slot_end_next;
-            advance <= slot_end_next && !(c_out && out_busy_next);  // c_out stays until the advance
-            advance_w <= slot_end_next && !(c_out && out_busy_next);
+            advance <= advance_next;
+            advance_w <= advance_next;
             s_on <= c == S_PRE || (s_on && c != S_END);
             s_we <= {s_we[N-2:0], c == S_PRE};
             x_on <= c == X_PRE || (x_on && c != X_END);

@@ -5,13 +5,15 @@ rtl/test_cost.py holds the tops' totals within 10% of the count."""
 
 from __future__ import annotations
 
+from .gen import PACKED, SPLIT
+
 
 def engine(p: dict) -> tuple[float, float]:
     """rtl/linear.v (and the engine inside patch_embed / conv): per multiply of a cycle (LANES x SIMD) a packed
     pair costs half a DSP and adder LUTs, a split one also the radix-4 LUT multiplier; per lane its accumulator.
     Fitted on 38 distinct engines (1 to 48 lanes, SIMD 1 to 7)."""
     multiplies = p["LANES"] * p.get("SIMD", 1)
-    split = p.get("MUL_SPLIT", 0) == 1  # SEPARATE lanes (2) as packed: no LUT multiplier
+    split = p.get("MUL_SPLIT", PACKED) == SPLIT  # SEPARATE lanes as packed: no LUT multiplier
     lut = 114 + (58 if split else 31) * multiplies + 0.76 * p["LANES"] * p["ACC_BITS"]
     ff = 758 + (109 if split else 74) * multiplies
     return lut, ff

@@ -56,13 +56,16 @@ PACKINGS = ("wide", "split", "dsp48")  # how a plan builds its lane pairs (Plan.
 PACKED, SPLIT, SEPARATE = 0, 1, 2
 
 
-def mul_split(lanes: int, simd: int, packing: str = "wide", signed: bool = True) -> int:
-    """rtl/linear.v's MUL_SPLIT at this parallelism: "split", always SPLIT (Plan.split_pairs); "dsp48", PACKED where
+def mul_split(lanes: int, simd: int, packing: str = "wide", signed: bool = True, depthwise: bool = False) -> int:
+    """rtl/linear.v's MUL_SPLIT at this parallelism: PACKED (its default) for a depthwise engine, whose lanes
+    have no pairs; else "split", always SPLIT (Plan.split_pairs); "dsp48", PACKED where
     the element is signed (one DSP48 multiply holds the pair), else PACKED or SPLIT as "wide" decides; "wide" (the
     ECP5's 18x18 multipliers), SPLIT above SPLIT_ABOVE_LANES / SPLIT_ABOVE_MULTIPLIES (its clock), else SEPARATE:
     a packed pair's 25-bit operand takes two 18x18 multipliers and an adder behind them, which in a whole top
     set the clock (tiny vit, 136.4 MHz: the adder after attn_proj's multiplier), two plain products the same two
     multipliers without it."""
+    if depthwise:
+        return PACKED
     if packing == "split":
         return SPLIT
     if packing == "dsp48" and signed:
@@ -354,8 +357,7 @@ def _projection(m: IntModel, op: Op, w: np.ndarray, fin, lanes: Parallel | int, 
     biases = "\n".join(pack_lanes(bp.reshape(groups, lanes), acc_bits)) + "\n"
     write_atomic(bfile, lambda f: f.write(biases.encode()))
     engine = {"SIMD": simd, "DEPTHWISE": int(depthwise),
-              # depthwise lanes have no pairs
-              "MUL_SPLIT": 0 if depthwise else mul_split(lanes, simd, packing, fin.signed)}
+              "MUL_SPLIT": mul_split(lanes, simd, packing, fin.signed, depthwise)}
     return {"N_IN": n_in, "N_OUT": n_out, "LANES": lanes, "W_BITS": wbits, "ACC_BITS": acc_bits,
             "OUT_BITS": op.out.bits, "SHIFT": shift, "OUT_MIN": op.out.min, "OUT_MAX": op.out.max,
             "WEIGHT_FILE": f'"{wfile.resolve()}"', "BIAS_FILE": f'"{bfile.resolve()}"',

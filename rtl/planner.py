@@ -76,9 +76,9 @@ def _engine_estimates(plan: Plan, engines: dict, reference: dict) -> dict[str, f
     parameters with this plan's lanes, SIMD and pair packing."""
     out = {"LUT": 0.0, "FF": 0.0}
     for name, (e, p) in engines.items():
-        split = 0 if e.depthwise else mul_split(p.lanes, p.simd, plan.packing, e.signed)
         inst = reference[wire(name)]
-        params = {**inst["params"], "LANES": p.lanes, "SIMD": p.simd, "MUL_SPLIT": split}
+        params = {**inst["params"], "LANES": p.lanes, "SIMD": p.simd,
+                  "MUL_SPLIT": mul_split(p.lanes, p.simd, plan.packing, e.signed, e.depthwise)}
         est = cost.estimate(inst["module"], params)
         out = {k: out[k] + est[k] for k in out}
     return out

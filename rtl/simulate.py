@@ -86,10 +86,10 @@ def run(module: str, test_module: str, parameters: dict, extra_env: dict | None 
     build_dir = sim_build(module) / (tag if sim == "verilator" else f"{sim}-{tag}")
     if sim == "verilator":
         verilator_env()
-        # no warning suppressed: the kernels and the top are lint-clean (rtl/test_lint.py); cell models are not
-        args = ["-Wno-fatal", "-Wno-lint", "-Wno-style", "-Wno-UNOPTFLAT", "-Wno-SPECIFYIGN"] if netlist else []
-        # a gate-level netlist is hundreds of C++ files: optimizing them (-Os) took hours for the vit top
-        args += ["-CFLAGS", "-O0"] if netlist else []
+        # no warning suppressed: the kernels and the top are lint-clean (rtl/test_lint.py); cell models are not.
+        # A gate-level netlist is hundreds of C++ files: optimizing them (-Os) took hours for the vit top
+        args = ["-Wno-fatal", "-Wno-lint", "-Wno-style", "-Wno-UNOPTFLAT", "-Wno-SPECIFYIGN", "-CFLAGS", "-O0"] \
+            if netlist else []
         if not internals:  # a later option wins: public only what the control file names
             control = build_dir / "public.vlt"
             control.parent.mkdir(parents=True, exist_ok=True)

@@ -63,6 +63,7 @@ LUTRAM_CELLS = ("RAM32M", "RAM64M", "RAM32X1D", "RAM64X1D", "RAM128X1D", "RAM256
 FAMILY_CELLS = {"xc7": ("DSP48E1", "RAMB36E1", "RAMB18E1", LUTRAM_CELLS),
                 "xcup": ("DSP48E2", "RAMB36E2", "RAMB18E2", (*LUTRAM_CELLS, "RAM32M16", "RAM64M8", "RAM512X1S"))}
 
+
 def _top_roms(text: str) -> list[str]:
     """The ROM files a generated top's parameters name (absolute paths, as rtl/gen.py writes them)."""
     return sorted(set(re.findall(r'"(/[^"]+\.hex)"', text)))
@@ -92,7 +93,6 @@ def top_key(top: Path, *also) -> str:
     for src in sorted(RTL.glob("*.v")):
         h.update(src.read_bytes())
     return h.hexdigest()[:16]
-
 
 
 def fractions(counts: dict, device: str) -> dict:

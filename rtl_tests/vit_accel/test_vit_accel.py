@@ -270,11 +270,9 @@ def run_top(model_file: Path, images: int, gates: bool = False):
     top, _ = write_top(m, top_dir(m, cycles), top_plan_of(cycles))
     env = {"IMAGES": str(images), "VITFLOW_TOP_MODEL": str(Path(model_file).resolve()),
            "VITFLOW_TOP_CYCLE_MODEL": str(cycle_model(top))}
-    if gates:
-        run("vit_accel", "test_vit_accel", {}, env,
-            netlist=[gate_level.netlist(top, top.parent / "gates"), gate_level.cell_models()])
-    else:
-        run("vit_accel", "test_vit_accel", {}, env, generated=[top])
+    sources = {"netlist": [gate_level.netlist(top, top.parent / "gates"), gate_level.cell_models()]} if gates \
+        else {"generated": [top]}
+    run("vit_accel", "test_vit_accel", {}, env, **sources)
 
 
 @pytest.mark.parametrize("name", list(top_models()))
