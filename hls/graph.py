@@ -12,6 +12,7 @@ import numpy as np
 
 from ..quant import spec
 from ..quant.model_file import IntModel, Op
+from ..quant.ops import OPS, named
 from ..quant.spec import PROB
 
 
@@ -29,7 +30,7 @@ def acc_type(frac: int) -> str:
     return f"ap_fixed<{spec.ACC_BITS},{spec.ACC_BITS - frac}>"
 
 
-MAP_OPS = ("conv", "concat", "fold")
+MAP_OPS = named("feature_map")  # channels-last in HLS
 
 
 def is_map(m: IntModel, tensor: str) -> bool:
@@ -76,53 +77,91 @@ def _weighted(m: IntModel, op: Op, fmts, shapes, name: str):
     return layer, prec
 
 
-def _kernel(m: IntModel, op: Op, fmts, shapes):
-    """kernel name, consts, tables for a VitflowKernel layer."""
+def _out(op: Op) -> dict:
+    return {"out_frac": op.out.frac, "out_min": op.out.min, "out_max": op.out.max}
+
+
+def _layernorm(m: IntModel, op: Op, fmts, shapes):
+    src = shapes[op.inputs[0]]
+    return "layernorm", {"n_tokens": int(np.prod(src[:-1])), "dim": src[-1],
+                         "in_signed": fmts[op.inputs[0]].signed, **_out(op)}, {}
+
+
+def _gelu(m: IntModel, op: Op, fmts, shapes):
+    lut = m.array(op, "lut")
+    consts = {"n_in": int(np.prod(shapes[op.name])), "table_size": len(lut), "in_min": fmts[op.inputs[0]].min}
+    return "gelu", consts, {"table": lut}
+
+
+def _residual_add(m: IntModel, op: Op, fmts, shapes):
+    c = {"n_in": int(np.prod(shapes[op.name])), "a_frac": fmts[op.inputs[0]].frac, **_out(op)}
+    if len(op.inputs) == 2:
+        return "residual_add", {**c, "b_frac": fmts[op.inputs[1]].frac}, {}
+    return "residual_add_const", {**c, "b_frac": op.attrs["const_frac"]}, {"const": m.array(op, "const").ravel()}
+
+
+def _pool(m: IntModel, op: Op, fmts, shapes):
+    """tokens [N, D] over N, or a channels-last map [H, W, C] over H*W."""
+    src, axes, fin = hls_shape(m, shapes, op.inputs[0]), tuple(op.attrs["axes"]), fmts[op.inputs[0]]
+    n, d = int(np.prod(src[:-1])), src[-1]
+    if axes not in ((1,), (2, 3)) or len(src) != len(axes) + 1:
+        raise HLSConversionError(f"layer {op.name}: pool over axes {axes} has no HLS kernel")
+    return "pool", {"n_tokens": n, "dim": d, "in_signed": fin.signed, "in_frac": fin.frac,
+                    "log2_count": spec.log2_exact(n, "pooled count"), **_out(op)}, {}
+
+
+def _attention(m: IntModel, op: Op, fmts, shapes):
+    a, fin = op.attrs, [fmts[i] for i in op.inputs]
+    w, n, d = shapes[op.inputs[0]] if len(shapes[op.inputs[0]]) == 3 else (1, *shapes[op.inputs[0]])
+    bias, mask = m.array(op, "bias"), m.array(op, "mask")
+    consts = {"n_windows": w, "n_tokens": n, "dim": d, "heads": a["heads"], "q_frac": fin[0].frac,
+              "k_frac": fin[1].frac, "v_frac": fin[2].frac,
+              "score_shift": spec.attention_score_shift(d // a["heads"]), "bias_frac": a.get("bias_frac", 0),
+              "has_bias": bias is not None, "has_mask": mask is not None,
+              "mask_windows": 1 if mask is None else mask.shape[0],
+              "exp_in_frac": spec.SOFTMAX_EXP_IN_FRAC, "exp_lut_frac": spec.SOFTMAX_EXP_LUT_FRAC,
+              "recip_bits": spec.SOFTMAX_RECIP_BITS, "min_shift": spec.SOFTMAX_MIN_SHIFT,
+              "prob_frac": PROB.frac, "prob_max": PROB.max, **_out(op)}
+    tables = {"exp_lut": spec.exp2_lut(),
+              "bias": np.zeros(1, np.int64) if bias is None else bias.ravel(),
+              "mask": np.zeros(1, np.int64) if mask is None else mask.ravel()}
+    return "attention", consts, tables
+
+
+def _patches(m: IntModel, op: Op, fmts, shapes):
+    c, h, w = shapes[op.inputs[0]] if op.op == "unfold" else shapes[op.name]
+    return op.op, {"height": h, "width": w, "channels": c, "patch": op.attrs["patch"]}, {}
+
+
+def _windows(m: IntModel, op: Op, fmts, shapes):
     a = op.attrs
-    fin = [fmts[i] for i in op.inputs]
-    shape = shapes[op.name]
-    out = {"out_frac": op.out.frac, "out_min": op.out.min, "out_max": op.out.max}
-    if op.op == "layernorm":
-        src = shapes[op.inputs[0]]
-        return "layernorm", {"n_tokens": int(np.prod(src[:-1])), "dim": src[-1], "in_signed": fin[0].signed,
-                             **out}, {}
-    if op.op == "gelu":
-        lut = m.array(op, "lut")
-        consts = {"n_in": int(np.prod(shape)), "table_size": len(lut), "in_min": fin[0].min}
-        return "gelu", consts, {"table": lut}
-    if op.op == "residual_add":
-        c = {"n_in": int(np.prod(shape)), "a_frac": fin[0].frac, **out}
-        if len(op.inputs) == 2:
-            return "residual_add", {**c, "b_frac": fin[1].frac}, {}
-        return "residual_add_const", {**c, "b_frac": a["const_frac"]}, {"const": m.array(op, "const").ravel()}
-    if op.op == "pool":  # tokens [N, D] over N, or a channels-last map [H, W, C] over H*W
-        src = hls_shape(m, shapes, op.inputs[0])
-        n, d = int(np.prod(src[:-1])), src[-1]
-        if tuple(a["axes"]) not in ((1,), (2, 3)) or len(src) != len(a["axes"]) + 1:
-            raise HLSConversionError(f"layer {op.name}: pool over axes {a['axes']} has no HLS kernel")
-        return "pool", {"n_tokens": n, "dim": d, "in_signed": fin[0].signed, "in_frac": fin[0].frac,
-                        "log2_count": spec.log2_exact(n, "pooled count"), **out}, {}
-    if op.op == "attention":
-        w, n, d = shapes[op.inputs[0]] if len(shapes[op.inputs[0]]) == 3 else (1, *shapes[op.inputs[0]])
-        bias, mask = m.array(op, "bias"), m.array(op, "mask")
-        consts = {"n_windows": w, "n_tokens": n, "dim": d, "heads": a["heads"], "q_frac": fin[0].frac,
-                  "k_frac": fin[1].frac, "v_frac": fin[2].frac,
-                  "score_shift": spec.attention_score_shift(d // a["heads"]), "bias_frac": a.get("bias_frac", 0),
-                  "has_bias": bias is not None, "has_mask": mask is not None,
-                  "mask_windows": 1 if mask is None else mask.shape[0],
-                  "exp_in_frac": spec.SOFTMAX_EXP_IN_FRAC, "exp_lut_frac": spec.SOFTMAX_EXP_LUT_FRAC,
-                  "recip_bits": spec.SOFTMAX_RECIP_BITS, "min_shift": spec.SOFTMAX_MIN_SHIFT,
-                  "prob_frac": PROB.frac, "prob_max": PROB.max, **out}
-        tables = {"exp_lut": spec.exp2_lut(),
-                  "bias": np.zeros(1, np.int64) if bias is None else bias.ravel(),
-                  "mask": np.zeros(1, np.int64) if mask is None else mask.ravel()}
-        return "attention", consts, tables
-    if op.op in ("unfold", "fold"):
-        c, h, w = shapes[op.inputs[0]] if op.op == "unfold" else shapes[op.name]
-        return op.op, {"height": h, "width": w, "channels": c, "patch": a["patch"]}, {}
-    if op.op in ("window_partition", "window_reverse"):
-        return op.op, {"dim": shape[-1], "grid": a["grid"], "window": a["window"], "shift": a["shift"]}, {}
-    raise HLSConversionError(f"layer {op.name}: op '{op.op}' has no HLS kernel")
+    return op.op, {"dim": shapes[op.name][-1], "grid": a["grid"], "window": a["window"], "shift": a["shift"]}, {}
+
+
+# (kernel name, consts, tables) of each op that the table of ops maps to a VitflowKernel layer
+VITFLOW_KERNELS = {"layernorm": _layernorm, "gelu": _gelu, "residual_add": _residual_add, "pool": _pool,
+                   "attention": _attention, "unfold": _patches, "fold": _patches,
+                   "window_partition": _windows, "window_reverse": _windows}
+
+
+def _concat(m: IntModel, op: Op, fmts, shapes, name: str):
+    """stock hls4ml Concatenate along channels (last axis); equal formats."""
+    if op.attrs["axis"] != 1:
+        raise HLSConversionError(f"layer {op.name}: concat along axis {op.attrs['axis']} has no HLS mapping")
+    return {"class_name": "Concatenate", "op": "concatenate3d", "axis": -1}, {"result": op.out.hls_type()}
+
+
+def _vitflow_kernel(m: IntModel, op: Op, fmts, shapes, name: str):
+    if op.op not in VITFLOW_KERNELS:
+        raise HLSConversionError(f"layer {op.name}: op '{op.op}' has no HLS kernel")
+    kernel, consts, tables = VITFLOW_KERNELS[op.op](m, op, fmts, shapes)
+    layer = {"class_name": "VitflowKernel", "kernel": kernel, "consts": consts, "tables": tables,
+             "out_shape": hls_shape(m, shapes, op.name)}
+    return layer, {"result": op.out.hls_type()}
+
+
+# the hls4ml layer of each class the table of ops names: (layer dict, precision config)
+LAYERS = {"Dense": _weighted, "Conv2D": _weighted, "Concatenate": _concat, "VitflowKernel": _vitflow_kernel}
 
 
 def hls_layers(m: IntModel, ops: list[Op], inputs: list[str], shapes: dict[str, tuple[int, ...]]):
@@ -134,20 +173,8 @@ def hls_layers(m: IntModel, ops: list[Op], inputs: list[str], shapes: dict[str, 
         cfg[cname(t)] = {"Precision": {"result": fmts[t].hls_type()}}
     for op in ops:
         name = cname(op.name)
-        if op.op in ("linear", "patch_embed", "conv"):
-            layer, prec = _weighted(m, op, fmts, shapes, name)
-        elif op.op == "concat":  # stock hls4ml Concatenate along channels (last axis); equal formats
-            if op.attrs["axis"] != 1:
-                raise HLSConversionError(f"layer {op.name}: concat along axis {op.attrs['axis']} has no HLS mapping")
-            layer = {"class_name": "Concatenate", "op": "concatenate3d", "axis": -1}
-            prec = {"result": op.out.hls_type()}
-        else:
-            kernel, consts, tables = _kernel(m, op, fmts, shapes)
-            layer = {"class_name": "VitflowKernel", "kernel": kernel, "consts": consts, "tables": tables,
-                     "out_shape": hls_shape(m, shapes, op.name)}
-            prec = {"result": op.out.hls_type()}
+        layer, prec = LAYERS[OPS[op.op].hls](m, op, fmts, shapes, name)
         layer.update(name=name, inputs=[cname(i) for i in op.inputs])
         layers.append(layer)
         cfg[name] = {"Precision": prec}
     return layers, cfg
-

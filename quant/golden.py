@@ -25,46 +25,56 @@ import numpy as np
 from . import golden_kernels as K
 from . import spec
 from .model_file import IntModel, Op
+from .ops import OPS
 from .spec import PROB, IntFormat
 
 
+def _attention_args(m: IntModel, op: Op, x, fmts) -> tuple:
+    mask = m.array(op, "mask")
+    return (*x, fmts[op.inputs[0]].frac, fmts[op.inputs[1]].frac, fmts[op.inputs[2]].frac, op.attrs["heads"],
+            op.out, m.array(op, "bias"), op.attrs.get("bias_frac", 0), None if mask is None else mask != 0)
+
+
+def _residual_add_args(m: IntModel, op: Op, x, fmts) -> tuple:
+    if len(x) == 2:
+        return x[0], fmts[op.inputs[0]].frac, x[1], fmts[op.inputs[1]].frac, op.out
+    return x[0], fmts[op.inputs[0]].frac, m.array(op, "const")[None], op.attrs["const_frac"], op.out
+
+
+def _weighted_args(m: IntModel, op: Op, x, fmts) -> tuple:
+    a = op.attrs
+    out = None if a.get("raw") else op.out  # a linear with raw output gives its accumulator
+    geometry = (a["stride"], a["padding"], a["groups"]) if op.op == "conv" else ()
+    return x[0], fmts[op.inputs[0]].frac, m.array(op, "weight"), a["w_frac"], m.array(op, "bias"), out, *geometry
+
+
+def _attr_args(*names: str):
+    return lambda m, op, x, fmts: (x[0], *(op.attrs[n] for n in names))
+
+
+# the arguments of each op's golden kernel (golden_kernels.<OPS[op].golden>), from the model file and the inputs
+KERNEL_ARGS = {
+    "patch_embed": _weighted_args,
+    "conv": _weighted_args,
+    "linear": _weighted_args,
+    "layernorm": lambda m, op, x, fmts: (x[0],),
+    "attention": _attention_args,
+    "gelu": lambda m, op, x, fmts: (x[0], m.array(op, "lut"), fmts[op.inputs[0]]),
+    "residual_add": _residual_add_args,
+    "pool": lambda m, op, x, fmts: (x[0], fmts[op.inputs[0]].frac, op.out, tuple(op.attrs["axes"])),
+    "concat": lambda m, op, x, fmts: (x, op.attrs["axis"]),
+    "unfold": _attr_args("patch"),
+    "fold": _attr_args("patch", "h", "w"),
+    "window_partition": _attr_args("grid", "window", "shift"),
+    "window_reverse": _attr_args("grid", "window", "shift"),
+}
+
+
 def run_op(m: IntModel, op: Op, x: list[np.ndarray], fmts) -> np.ndarray:
-    a, f_in, out = op.attrs, fmts[op.inputs[0]].frac, op.out
-    arr = lambda role: m.array(op, role)  # noqa: E731
-    match op.op:
-        case "patch_embed":
-            return K.patch_embed(x[0], f_in, arr("weight"), a["w_frac"], arr("bias"), out)
-        case "conv":
-            return K.conv2d(x[0], f_in, arr("weight"), a["w_frac"], arr("bias"), out,
-                            a["stride"], a["padding"], a["groups"])
-        case "linear":
-            return K.linear(x[0], f_in, arr("weight"), a["w_frac"], arr("bias"), None if a.get("raw") else out)
-        case "layernorm":
-            return K.layernorm(x[0])
-        case "attention":
-            q, k, v = x
-            mask = arr("mask")
-            return K.attention(q, k, v, f_in, fmts[op.inputs[1]].frac, fmts[op.inputs[2]].frac, a["heads"],
-                               out, arr("bias"), a.get("bias_frac", 0), None if mask is None else mask != 0)
-        case "gelu":
-            return K.gelu(x[0], arr("lut"), fmts[op.inputs[0]])
-        case "residual_add":
-            if len(x) == 2:
-                return K.residual_add(x[0], f_in, x[1], fmts[op.inputs[1]].frac, out)
-            return K.residual_add(x[0], f_in, arr("const")[None], a["const_frac"], out)
-        case "pool":
-            return K.pool(x[0], f_in, out, tuple(a["axes"]))
-        case "concat":
-            return K.concat(x, a["axis"])
-        case "unfold":
-            return K.unfold(x[0], a["patch"])
-        case "fold":
-            return K.fold(x[0], a["patch"], a["h"], a["w"])
-        case "window_partition":
-            return K.window_partition(x[0], a["grid"], a["window"], a["shift"])
-        case "window_reverse":
-            return K.window_reverse(x[0], a["grid"], a["window"], a["shift"])
-    raise ValueError(f"unknown op {op.op}")
+    """One op on int64 inputs by its golden kernel (the table of ops names it)."""
+    if op.op not in KERNEL_ARGS:
+        raise ValueError(f"unknown op {op.op}")
+    return getattr(K, OPS[op.op].golden)(*KERNEL_ARGS[op.op](m, op, x, fmts))
 
 
 def check_images(m: IntModel, images) -> np.ndarray:
@@ -249,32 +259,46 @@ def fallback(m: IntModel, op: Op, fmts):
     return f
 
 
+def _fast_attention(m: IntModel, op: Op, fmts):
+    mask = m.array(op, "mask")
+    return fast_attention(fmts[op.inputs[0]], fmts[op.inputs[1]], fmts[op.inputs[2]], int(op.attrs["heads"]),
+                          op.out, m.array(op, "bias"), op.attrs.get("bias_frac", 0),
+                          None if mask is None else mask != 0)
+
+
+def _fast_residual_add(m: IntModel, op: Op, fmts):
+    fb = fmts[op.inputs[1]].frac if len(op.inputs) == 2 else op.attrs["const_frac"]
+    const = m.array(op, "const")
+    bmax = amax(fmts[op.inputs[1]]) if const is None else int(np.abs(const).max(initial=0))
+    return fast_residual_add(fmts[op.inputs[0]], fb, bmax, op.out, const)
+
+
+def _moves_data(m: IntModel, op: Op, fmts):  # data movement: any dtype, the int64 kernel itself
+    return lambda buf, x: run_op(m, op, [x], fmts)
+
+
+# each op's float step, built once per model (fast_op); every op of the table has one (quant/test_ops.py)
+FAST_STEPS = {
+    "patch_embed": lambda m, op, fmts: fast_weighted(m, op, fmts[op.inputs[0]]),
+    "conv": lambda m, op, fmts: fast_weighted(m, op, fmts[op.inputs[0]]),
+    "linear": lambda m, op, fmts: fast_weighted(m, op, fmts[op.inputs[0]]),
+    "layernorm": lambda m, op, fmts: fast_layernorm(fmts[op.inputs[0]]),
+    "attention": _fast_attention,
+    "gelu": lambda m, op, fmts: fast_gelu(m.array(op, "lut"), fmts[op.inputs[0]]),
+    "residual_add": _fast_residual_add,
+    "pool": lambda m, op, fmts: fast_pool(fmts[op.inputs[0]], op.out, tuple(op.attrs["axes"])),
+    "concat": lambda m, op, fmts: lambda buf, *x: np.concatenate(x, axis=op.attrs["axis"]),
+    "unfold": _moves_data,
+    "fold": _moves_data,
+    "window_partition": _moves_data,
+    "window_reverse": _moves_data,
+}
+
+
 def fast_op(m: IntModel, op: Op, fmts):
     """A step f(buf, *float inputs) -> float output for `op`, or None when it needs the int64 kernel."""
-    a, fin, out = op.attrs, fmts[op.inputs[0]], op.out
-    match op.op:
-        case "linear" | "patch_embed" | "conv":
-            return fast_weighted(m, op, fin)
-        case "layernorm":
-            return fast_layernorm(fin)
-        case "attention":
-            mask = m.array(op, "mask")
-            return fast_attention(fin, fmts[op.inputs[1]], fmts[op.inputs[2]], int(a["heads"]), out,
-                                  m.array(op, "bias"), a.get("bias_frac", 0), None if mask is None else mask != 0)
-        case "gelu":
-            return fast_gelu(m.array(op, "lut"), fin)
-        case "residual_add":
-            fb = fmts[op.inputs[1]].frac if len(op.inputs) == 2 else a["const_frac"]
-            const = m.array(op, "const")
-            bmax = amax(fmts[op.inputs[1]]) if const is None else int(np.abs(const).max(initial=0))
-            return fast_residual_add(fin, fb, bmax, out, const)
-        case "pool":
-            return fast_pool(fin, out, tuple(a["axes"]))
-        case "concat":
-            return lambda buf, *x: np.concatenate(x, axis=a["axis"])
-        case "unfold" | "fold" | "window_partition" | "window_reverse":  # data movement: any dtype
-            return lambda buf, x: run_op(m, op, [x], fmts)
-    return None
+    step = FAST_STEPS.get(op.op)
+    return None if step is None else step(m, op, fmts)
 
 
 def fast_weighted(m: IntModel, op: Op, fin: IntFormat):

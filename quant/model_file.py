@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from . import spec
+from .ops import OPS, named
 from .spec import IntFormat
 
 FORMAT = "vitflow-int-model"
@@ -26,30 +27,7 @@ class ModelFileError(ValueError):
     """A model file that cannot be used; the message says what is wrong and what to do."""
 
 
-@dataclass(frozen=True)
-class OpSchema:
-    n_inputs: tuple[int, ...]          # allowed input counts
-    arrays: tuple[str, ...] = ()       # required arrays
-    optional: tuple[str, ...] = ()     # optional arrays
-    attrs: tuple[str, ...] = ()        # required attributes
-
-
-OPS: dict[str, OpSchema] = {
-    "patch_embed": OpSchema((1,), ("weight", "bias"), attrs=("w_frac",)),
-    "conv": OpSchema((1,), ("weight", "bias"), attrs=("w_frac", "stride", "padding", "groups")),
-    "linear": OpSchema((1,), ("weight", "bias"), attrs=("w_frac",)),
-    "layernorm": OpSchema((1,)),
-    "attention": OpSchema((3,), (), ("bias", "mask"), attrs=("heads",)),
-    "gelu": OpSchema((1,), ("lut",)),
-    "residual_add": OpSchema((1, 2), (), ("const",)),
-    "pool": OpSchema((1,), attrs=("axes",)),
-    "concat": OpSchema((2,), attrs=("axis",)),
-    "unfold": OpSchema((1,), attrs=("patch",)),
-    "fold": OpSchema((1,), attrs=("patch", "h", "w")),
-    "window_partition": OpSchema((1,), attrs=("grid", "window", "shift")),
-    "window_reverse": OpSchema((1,), attrs=("grid", "window", "shift")),
-}
-WEIGHTED = ("patch_embed", "conv", "linear")
+WEIGHTED = named("weighted")  # weight and bias arrays, an accumulator bound to check
 
 
 @dataclass
@@ -157,7 +135,7 @@ def validate(m: IntModel, path="model") -> None:
             bad(f"unknown op '{op.op}' ({op.name})")
         if op.name in fmts:
             bad(f"tensor '{op.name}' defined twice")
-        if len(op.inputs) not in s.n_inputs or any(i not in fmts for i in op.inputs):
+        if len(op.inputs) not in s.inputs or any(i not in fmts for i in op.inputs):
             bad(f"op {op.name} has bad inputs {op.inputs}")
         for role in s.arrays + s.optional:
             key = op.arrays.get(role)

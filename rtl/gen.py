@@ -14,6 +14,7 @@ import numpy as np
 from ..quant import spec
 from ..quant.golden import run_op, tensor_shapes
 from ..quant.model_file import IntModel, Op, write_atomic
+from ..quant.ops import OPS, named
 from . import layout
 
 XC7Z020 = {"LUT": 53_200, "FF": 106_400, "DSP": 220, "BRAM36": 140}  # the PYNQ-Z2's device
@@ -579,7 +580,7 @@ def _width(m: IntModel, op: Op) -> int:
     return tensor_shapes(m)[op.name][-1]
 
 
-REORDER_OPS = ("unfold", "fold", "window_partition", "window_reverse")  # token permutations: rtl/reorder.v
+REORDER_OPS = tuple(name for name, d in OPS.items() if d.rtl == "reorder")  # token permutations
 
 
 def pointwise(m: IntModel, op: Op) -> bool:
@@ -589,15 +590,14 @@ def pointwise(m: IntModel, op: Op) -> bool:
 
 
 def module_of(m: IntModel, op: Op) -> str:
-    """The RTL kernel (rtl/<module>.v) that runs an op of the model file."""
-    if op.op == "conv":
-        return "linear" if pointwise(m, op) else "conv"
-    return "reorder" if op.op in REORDER_OPS else op.op
+    """The RTL kernel (rtl/<module>.v) that runs an op of the model file: the table of ops' `rtl`, but a 1x1
+    convolution runs on rtl/linear.v."""
+    return "linear" if pointwise(m, op) else OPS[op.op].rtl
 
 
 def engine_shape(m: IntModel, op: Op) -> Engine | None:
     """What an op that runs on the linear engine (linear, patch_embed, conv) asks of it, else None."""
-    if op.op not in ("linear", "patch_embed", "conv"):
+    if not OPS[op.op].weighted:
         return None
     w = m.array(op, "weight")  # [O, I] or [O, C/groups, K, K]
     depthwise = op.op == "conv" and op.attrs["groups"] > 1
@@ -608,20 +608,25 @@ def engine_shape(m: IntModel, op: Op) -> Engine | None:
                   m.formats()[op.inputs[0]].signed, floor)
 
 
+def _attention_dsp(m: IntModel, op: Op) -> int:
+    head_dim = tensor_shapes(m)[op.name][-1] // int(op.attrs["heads"])
+    return -(-head_dim // 2) + 1
+
+
+# DSP slices of an op's kernel outside the linear engine (the table of ops' `dsp` rule), as Yosys maps
+# rtl/attention.v (a mul2 per pair of head elements for p * v, one for e * inv) and rtl/layernorm.v (its
+# squarers: one slice)
+DSP_RULES = {"none": lambda m, op: 0, "attention": _attention_dsp, "layernorm": lambda m, op: 1}
+
+
 def kernel_dsp(m: IntModel, op: Op) -> int:
-    """DSP slices of an op's kernel outside the linear engine, as Yosys maps rtl/attention.v (a mul2 per pair
-    of head elements for p * v, one for e * inv) and rtl/layernorm.v (its squarers: one slice); the rest have
-    no multiplier. An estimate that steers rtl/planner.py; `vitflow sim`'s Yosys count is the measurement."""
-    if op.op == "attention":
-        head_dim = tensor_shapes(m)[op.name][-1] // int(op.attrs["heads"])
-        return -(-head_dim // 2) + 1
-    return 1 if op.op == "layernorm" else 0
+    """An estimate that steers rtl/planner.py; `vitflow sim`'s Yosys count is the measurement."""
+    return DSP_RULES[OPS[op.op].dsp](m, op)
 
 
 # ops whose kernel may run as several copies that share the images (Plan.max_copies): one input and output
-# stream per image each, any number of images in flight. Not patch_embed: it drops a malformed frame whole,
-# which a deal counting beats would not follow.
-COPYABLE = ("linear", "conv", "layernorm", "attention")
+# stream per image each, any number of images in flight (the table of ops' `copyable`)
+COPYABLE = named("copyable")
 
 
 def _clog2(n: int) -> int:
@@ -638,24 +643,41 @@ def attention_slot(p: dict) -> int:
     return max(slot_w, -(-p["INV_BITS"] // div_stages) + 1)
 
 
+def _engine_cycles(m: IntModel, op: Op, params: dict, tokens: int) -> float:
+    """the engine's lanes x SIMD, as kernel_params chose them; a conv's gather floor"""
+    engine = engine_shape(m, op)
+    per_token = Parallel(params["LANES"], params.get("SIMD", 1)).cycles_per_token(engine.n_in, engine.n_out)
+    return max(per_token, engine.floor) * tokens
+
+
+def _layernorm_cycles(m: IntModel, op: Op, p: dict, tokens: int) -> float:
+    """stage A (squares), stage B (root, divisions, the divider's drain)"""
+    return tokens * max(p["D"] // p["LANES"] + 6, p["ROOT_BITS"] + p["D"] // p["DIV_LANES"] + p["QUOT_BITS"] + 10)
+
+
+def _stream_cycles(m: IntModel, op: Op, params: dict, tokens: int) -> float:
+    """a token per cycle, in and out (pool takes an image's tokens and gives one)"""
+    return max(tokens, *(layout.tokens(m, t, tensor_shapes(m)[t]) for t in op.inputs))
+
+
+# steady-state cycles per image of one instance, by the table of ops' `cycles` rule
+CYCLE_RULES = {
+    "engine": _engine_cycles,
+    "attention": lambda m, op, p, tokens: tokens * p["HEADS"] * attention_slot(p),  # a job per (query, head)
+    "layernorm": _layernorm_cycles,
+    # a token per cycle; a bank's hand-over (freed two stages after its last read) stalls the writer one cycle
+    # every other image: simulated 16.5 cycles per image of 16 tokens
+    "reorder": lambda m, op, p, tokens: tokens + 0.5,
+    "stream": _stream_cycles,
+}
+
+
 def kernel_cycles(m: IntModel, op: Op, params: dict) -> float:
     """Steady-state cycles per image of one instance of the op's kernel with `params`, as its header gives
     them: what kernel_copies divides by the budget. rtl_tests/pace checks it against the simulation of every
     distinct instance of the shipped tops (within 3%)."""
     tokens = layout.tokens(m, op.name, tensor_shapes(m)[op.name])  # output tokens per image
-    if (engine := engine_shape(m, op)) is not None:  # the engine's lanes x SIMD, as kernel_params chose them
-        per_token = Parallel(params["LANES"], params.get("SIMD", 1)).cycles_per_token(engine.n_in, engine.n_out)
-        return max(per_token, engine.floor) * tokens
-    if op.op == "attention":  # one job per (query, head), the windows of an image included
-        return tokens * params["HEADS"] * attention_slot(params)
-    if op.op == "layernorm":  # stage A (squares), stage B (root, divisions, the divider's drain)
-        return tokens * max(params["D"] // params["LANES"] + 6,
-                            params["ROOT_BITS"] + params["D"] // params["DIV_LANES"] + params["QUOT_BITS"] + 10)
-    if op.op in REORDER_OPS:  # a token per cycle; a bank's hand-over (freed two stages after its last read)
-        # stalls the writer one cycle every other image: simulated 16.5 cycles per image of 16 tokens
-        return tokens + 0.5
-    # a token per cycle, in and out (pool takes an image's tokens and gives one)
-    return max(tokens, *(layout.tokens(m, t, tensor_shapes(m)[t]) for t in op.inputs))
+    return CYCLE_RULES[OPS[op.op].cycles](m, op, params, tokens)
 
 
 def kernel_copies(m: IntModel, op: Op, params: dict, plan: Plan) -> int:
@@ -668,34 +690,36 @@ def kernel_copies(m: IntModel, op: Op, params: dict, plan: Plan) -> int:
     return fewest_copies(-(-kernel_cycles(m, op, params) // plan.cycles_per_image), plan.max_copies)
 
 
-def kernel_params(m: IntModel, op: Op, plan: Plan, rom_dir: Path) -> dict:
-    if op.op == "patch_embed":
+def _engine_params(m: IntModel, op: Op, plan: Plan, rom_dir: Path) -> dict:
+    lanes = plan.lanes_for(op, engine_shape(m, op))
+    if op.op == "patch_embed":  # its engine takes SIMD and MUL_SPLIT too
         c, h, w = m.input_shape
         ppb = BUS_BITS // spec.PIXEL.bits
         if (c * h * w) % ppb:
             raise ValueError(f"image of {c * h * w} pixels is not a whole number of {BUS_BITS}-bit beats")
-        # its engine takes SIMD and MUL_SPLIT too
-        return patch_embed_params(m, op, plan.lanes_for(op, engine_shape(m, op)), rom_dir, ppb, plan.packing)
-    if op.op == "linear":
-        return linear_params(m, op, plan.lanes_for(op, engine_shape(m, op)), rom_dir, packing=plan.packing)
-    if op.op == "conv" and pointwise(m, op):  # a linear over pixel tokens
-        w = m.array(op, "weight")[:, :, 0, 0]
-        return linear_params(m, op, plan.lanes_for(op, engine_shape(m, op)), rom_dir, weight=w,
-                             packing=plan.packing)
-    if op.op == "conv":
-        return conv_params(m, op, plan, rom_dir)
-    if op.op in REORDER_OPS:
-        return reorder_params(m, op, rom_dir)
-    if op.op == "concat":
-        return concat_params(m, op)
-    if op.op == "residual_add":
-        return residual_add_params(m, op)
-    if op.op == "layernorm":
-        return layernorm_params(m, op)
-    if op.op == "attention":
-        return attention_params(m, op, rom_dir)
-    if op.op == "gelu":
-        return gelu_params(m, op, rom_dir)
-    if op.op == "pool":
-        return pool_params(m, op)
-    raise ValueError(f"{op.name}: no RTL kernel for op '{op.op}'")
+        return patch_embed_params(m, op, lanes, rom_dir, ppb, plan.packing)
+    if op.op == "conv":  # a 1x1 conv: a linear over pixel tokens
+        return linear_params(m, op, lanes, rom_dir, weight=m.array(op, "weight")[:, :, 0, 0], packing=plan.packing)
+    return linear_params(m, op, lanes, rom_dir, packing=plan.packing)
+
+
+# each RTL module's parameters (and ROM files) for an op, by the module the table of ops names (module_of)
+PARAMS = {
+    "patch_embed": _engine_params,
+    "linear": _engine_params,
+    "conv": lambda m, op, plan, rom_dir: conv_params(m, op, plan, rom_dir),
+    "reorder": lambda m, op, plan, rom_dir: reorder_params(m, op, rom_dir),
+    "concat": lambda m, op, plan, rom_dir: concat_params(m, op),
+    "residual_add": lambda m, op, plan, rom_dir: residual_add_params(m, op),
+    "layernorm": lambda m, op, plan, rom_dir: layernorm_params(m, op),
+    "attention": lambda m, op, plan, rom_dir: attention_params(m, op, rom_dir),
+    "gelu": lambda m, op, plan, rom_dir: gelu_params(m, op, rom_dir),
+    "pool": lambda m, op, plan, rom_dir: pool_params(m, op),
+}
+
+
+def kernel_params(m: IntModel, op: Op, plan: Plan, rom_dir: Path) -> dict:
+    module = module_of(m, op) if op.op in OPS else None
+    if module not in PARAMS:
+        raise ValueError(f"{op.name}: no RTL kernel for op '{op.op}'")
+    return PARAMS[module](m, op, plan, rom_dir)

@@ -15,8 +15,9 @@ import math
 import numpy as np
 
 from ..quant.model_file import IntModel
+from ..quant.ops import named
 
-CHANNELS_FIRST_OPS = ("conv", "fold", "concat")  # ops whose output is [C, H, W]
+CHANNELS_FIRST_OPS = named("feature_map")  # ops whose output is [C, H, W]
 # kernels that read the image as the DMA writes it (C-order bytes, several pixels per beat), not as tokens
 READS_PIXEL_BUS = ("patch_embed",)
 

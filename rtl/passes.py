@@ -21,15 +21,15 @@ from pathlib import Path
 from ..quant import spec
 from ..quant.golden import tensor_shapes
 from ..quant.model_file import IntModel, Op
+from ..quant.ops import OPS
 from . import gen, layout
 from .gen import BUS_BITS, Plan, kernel_params, module_of
 from .netlist import REGISTERED_READY, THROUGH, UNREGISTERED_OUTPUT, End, Instance, Netlist
 from .registers import AXIL_PORTS
 
-# ports of each kernel's inputs, in the order of op.inputs
-INPUT_PORTS = {"residual_add": ["s_axis_a", "s_axis_b"], "concat": ["s_axis_a", "s_axis_b"],
-               "attention": ["s_axis_q", "s_axis_k", "s_axis_v"]}
-JOINS = ("residual_add", "concat")  # ops whose operands come from branches of unequal latency
+# ports of each kernel's inputs, in the order of op.inputs (the table of ops' rtl_inputs; else one s_axis)
+INPUT_PORTS = {d.rtl: list(d.rtl_inputs) for d in OPS.values() if d.rtl_inputs != ("s_axis",)}
+JOINS = tuple(d.rtl for d in OPS.values() if d.join)  # kernels whose operands come from branches of unequal latency
 FRAME_PINS = ".frame_begin(frame_begin), .frame_ok(frame_ok), .frame_error(frame_error)"
 # (System)Verilog keywords (IEEE 1800-2017 Annex B): a layer named like one (e.g. mobilevit's `local`, `final`)
 # gets a trailing underscore in the netlist

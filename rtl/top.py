@@ -13,6 +13,7 @@ from pathlib import Path
 from ..quant import spec
 from ..quant.golden import tensor_shapes
 from ..quant.model_file import IntModel, write_json_atomic
+from ..quant.ops import OPS
 from . import layout
 from .gen import BUS_BITS, Plan
 from .netlist import Netlist, emit_body
@@ -29,7 +30,7 @@ def macs_per_image(m: IntModel) -> int:
     for op in m.ops:
         out = shapes[op.name]
         tokens = layout.tokens(m, op.name, out)  # output tokens (pixels of a conv) per image
-        if op.op in ("linear", "patch_embed", "conv"):  # every weight once per output token
+        if OPS[op.op].weighted:  # every weight once per output token
             total += tokens * m.array(op, "weight").size
         elif op.op == "attention":
             total += 2 * tokens * out[-2] * out[-1]  # per query: N keys x D (all heads), twice
