@@ -404,7 +404,7 @@ def clock_section(doc: Doc, targets, sources, kernels) -> None:
             cyc.append((f"{k['kernel']}: {k['layer']}" + (f" ({k['arch']})" if "arch" in k else ""),
                         k["cycles_per_image"]))
     if cyc:
-        from ..rtl.gen import Plan
+        from ..rtl.plan import Plan
 
         doc.plot("cycles.png", "cycles", cyc, Plan().cycles_per_image)
     doc.cite(*(sources[t.name][k] for t in targets for k in ("timing", "sim")), *([kernels] if kernels else []))

@@ -1,5 +1,5 @@
 """`vitflow scale`: a model's top built for a cycle budget that one instance of each kernel cannot reach, for a
-device larger than the PYNQ-Z2's: rtl/gen.py's Plan with copies (kernels that share the images, an image each,
+device larger than the PYNQ-Z2's: rtl/plan.py's Plan with copies (kernels that share the images, an image each,
 through rtl/axis_deal.v and axis_gather.v) sizes every kernel for the budget; Yosys counts the top against the
 device's capacity, the top's testbench checks it against golden and measures its cycles per image, and
 place-and-route of every instance (ECP5, out of context, as `vitflow timing`) gives the clock: images/s at that

@@ -1,5 +1,5 @@
 """`vitflow sweep`: a design-space sweep over the model's shape (weight bits, width, depth, ...) and the cycle
-budget of rtl/gen.py's `Plan`. A trial is one grid point: its model trained by `vitflow train`'s own code (cached
+budget of rtl/plan.py's `Plan`. A trial is one grid point: its model trained by `vitflow train`'s own code (cached
 per model, shared by the point's budgets), test accuracy of the golden model, its top written with the trial's
 plan, Yosys resources, the plan's cycles per image (checked in simulation with `sim_images`), Fmax with `timing`.
 Trials run in a local pool or as Ray tasks (the same functions, seeds and single-threaded torch: identical
@@ -189,7 +189,7 @@ def hardware_task(config: dict, budget: int, model_file: bytes, settings: dict, 
     written into `work`, and what `settings` asks measured; Yosys counts for settings' device (default the
     xc7z020). A budget the generator cannot build is a result ('error'), not an exception."""
     from ..quant.model_file import IntModel
-    from ..rtl.gen import Plan
+    from ..rtl.plan import Plan
     from ..rtl.planner import top_plan
     from ..rtl.report import _resources
     from ..rtl.simulate import sim_build

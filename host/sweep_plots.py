@@ -7,7 +7,7 @@ import io
 from pathlib import Path
 
 from ..quant.model_file import write_atomic
-from ..rtl.gen import XC7Z020  # the board's capacity, drawn as a line
+from ..rtl.plan import XC7Z020  # the board's capacity, drawn as a line
 
 COLORS = {8: "#1f77b4", 4: "#ff7f0e"}  # by weight bits
 

@@ -18,7 +18,7 @@ import subprocess
 from pathlib import Path
 
 from ..quant.model_file import IntModel, write_atomic
-from .gen import BUS_BITS
+from .plan import BUS_BITS
 from .planner import top_plan_of
 from .registers import ACCEL, AXIL_PORTS, DMA, DMA_LENGTH_BITS, DMA_MEMORY_BITS, REGISTERS
 from .top import write_top

@@ -5,7 +5,7 @@ rtl/test_cost.py holds the tops' totals within 10% of the count."""
 
 from __future__ import annotations
 
-from .gen import PACKED, SPLIT
+from .plan import PACKED, SPLIT
 
 
 def engine(p: dict) -> tuple[float, float]:

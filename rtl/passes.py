@@ -23,8 +23,9 @@ from ..quant.golden import tensor_shapes
 from ..quant.model_file import IntModel, Op
 from ..quant.ops import OPS
 from . import gen, layout
-from .gen import BUS_BITS, Plan, kernel_params, module_of
+from .gen import kernel_params, module_of
 from .netlist import REGISTERED_READY, THROUGH, UNREGISTERED_OUTPUT, End, Instance, Netlist
+from .plan import BUS_BITS, Plan, gather_levels
 from .registers import AXIL_PORTS
 
 # ports of each kernel's inputs, in the order of op.inputs (the table of ops' rtl_inputs; else one s_axis)
@@ -217,7 +218,7 @@ def _gathers(net: Top, inst: Instance, k: int) -> list[str]:
     gather_levels' two levels (first-level gather g takes copies g, g + groups, ...); returns the copies' output
     streams."""
     out = net.streams[inst.ports["m_axis"]]
-    ways, groups = gen.gather_levels(k)
+    ways, groups = gather_levels(k)
     outs = [net.stream(f"{inst.name}_copy{j}_out", out.bits, out.tokens) for j in range(k)]
 
     def gather(name: str, inputs: list[str], to: str) -> None:

@@ -1,6 +1,6 @@
 """The planner: the plan a top of a model is built with. By default the fastest that fits its device with the
-margins rtl/gen.py FIT leaves for the board design: the smallest cycle budget per image, no faster than the
-kernels that no plan speeds up, whose DSP (gen.Parallel.dsp, gen.kernel_dsp), LUT and FF (rtl/cost.py)
+margins rtl/plan.py FIT leaves for the board design: the smallest cycle budget per image, no faster than the
+kernels that no plan speeds up, whose DSP (plan.Parallel.dsp, gen.kernel_dsp), LUT and FF (rtl/cost.py)
 estimates stay within the device; a model that fits no budget is refused in one line (NoFit)."""
 
 from __future__ import annotations
@@ -11,18 +11,9 @@ from pathlib import Path
 
 from ..quant.model_file import IntModel
 from . import cost
-from .gen import (
-    DEVICES,
-    FIT,
-    TOP_DSP,
-    Plan,
-    engine_shape,
-    kernel_cycles,
-    kernel_dsp,
-    kernel_params,
-    mul_split,
-)
+from .gen import engine_shape, kernel_cycles, kernel_dsp, kernel_params
 from .passes import build, wire
+from .plan import DEVICES, FIT, TOP_DSP, Plan, mul_split
 
 
 def fixed_cycles(m: IntModel) -> int:
@@ -68,7 +59,7 @@ def _smallest_device(plan: Plan, need: dict) -> str:
     """The smallest device (by DSP slices) whose capacity holds `need` (the slowest plan's estimate)."""
     fits = sorted((v["DSP"], d) for d, v in DEVICES.items()
                   if all(need[k] <= cap for k, cap in capacity(replace(plan, device=d, dsp=device_dsp(d))).items()))
-    return f"the smallest device that holds it: {fits[0][1]}" if fits else "no device in rtl/gen.py DEVICES holds it"
+    return f"the smallest device that holds it: {fits[0][1]}" if fits else "no device in rtl/plan.py DEVICES holds it"
 
 
 def _engine_estimates(plan: Plan, engines: dict, reference: dict) -> dict[str, float]:

@@ -16,7 +16,7 @@ from pathlib import Path
 from ..build import ENV as BUILD_ENV
 from ..build import build_dir
 from ..quant.model_file import IntModel, write_json_atomic
-from .gen import DEVICES
+from .plan import DEVICES
 from .planner import top_plan_of
 from .simulate import sim_build
 from .synth import RESOURCES, XC7Z020, fractions, synthesize_instances

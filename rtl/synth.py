@@ -1,5 +1,5 @@
 """Yosys (yowasp, `synth_xilinx`) resource counts of a Verilog module with given parameters, mapped to the cells
-of a device's family (rtl/gen.py DEVICES: 7-series for the xc7z020, UltraScale+ for the large parts)."""
+of a device's family (rtl/plan.py DEVICES: 7-series for the xc7z020, UltraScale+ for the large parts)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,8 @@ import sys
 import tempfile
 from pathlib import Path
 
-from .gen import DEVICES, XC7Z020, verilog_literal
+from .gen import verilog_literal
+from .plan import DEVICES, XC7Z020
 
 RTL = Path(__file__).resolve().parent
 RESOURCES = ("LUT", "FF", "DSP", "BRAM36", "LUTRAM")  # what synthesize counts

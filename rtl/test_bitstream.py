@@ -13,7 +13,7 @@ import pytest
 from vitflow.host.backends import ModelPaths
 from vitflow.quant.model_file import IntModel
 from vitflow.rtl.bitstream import ACCEL_RANGE, AXIL_ADDR_BITS, REGISTER_SPAN, build, top_ports, write_tcl
-from vitflow.rtl.gen import BUS_BITS
+from vitflow.rtl.plan import BUS_BITS
 from vitflow.rtl.pynq_sim import read_hwh
 from vitflow.rtl.registers import ACCEL, DMA, DMA_LENGTH_BITS
 

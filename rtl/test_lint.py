@@ -8,8 +8,8 @@ from vitflow.host.backends import ModelPaths
 from vitflow.model.config import ARCHS
 from vitflow.quant.model_file import IntModel
 from vitflow.rtl.cases import CASES
-from vitflow.rtl.gen import Plan
 from vitflow.rtl.lint import lint
+from vitflow.rtl.plan import Plan
 from vitflow.rtl.top import write_top
 
 

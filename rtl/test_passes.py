@@ -3,7 +3,6 @@ read by a layernorm and, as the skip operand, by a residual_add; and the Verilog
 
 import pytest
 
-from vitflow.rtl.gen import Plan
 from vitflow.rtl.netlist import Instance, emit_body
 from vitflow.rtl.passes import (
     Top,
@@ -12,6 +11,7 @@ from vitflow.rtl.passes import (
     insert_register_slices,
     insert_skip_fifos,
 )
+from vitflow.rtl.plan import Plan
 
 
 def small(copies: int = 1, slices: str = "through") -> Top:

@@ -8,7 +8,7 @@ from vitflow.host.backends import ModelPaths
 from vitflow.host.test_own_model import untrained_model_file
 from vitflow.quant.model_file import IntModel
 from vitflow.rtl import cost
-from vitflow.rtl.gen import FIT, TOP_DSP, XC7Z020, Plan
+from vitflow.rtl.plan import FIT, TOP_DSP, XC7Z020, Plan
 from vitflow.rtl.planner import ESTIMATE_ERROR, NoFit, capacity, fixed_cycles, plan_dsp, top_plan
 
 VIT_DIM64 = {"arch": "vit", "img_size": 8, "patch": 2, "dim": 64, "heads": 4, "depth": 2, "mlp_dim": 128}

@@ -10,17 +10,8 @@ import pytest
 from vitflow.host.backends import ModelPaths
 from vitflow.model.config import ARCHS
 from vitflow.quant.model_file import IntModel
-from vitflow.rtl.gen import (
-    TOP_DSP,
-    XC7Z020,
-    Parallel,
-    engine_shape,
-    hex_words,
-    kernel_dsp,
-    kernel_params,
-    module_of,
-    pack_lanes,
-)
+from vitflow.rtl.gen import engine_shape, hex_words, kernel_dsp, kernel_params, module_of, pack_lanes
+from vitflow.rtl.plan import TOP_DSP, XC7Z020, Parallel
 from vitflow.rtl.planner import fixed_cycles, top_plan
 from vitflow.rtl.synth import synthesize
 from vitflow.rtl.top import Plan, _wire, macs_per_image, write_top
@@ -96,7 +87,8 @@ def test_yosys_counts_a_kernel():
 def test_copies_meet_a_budget_below_one_instance(arch, tmp_path):
     """A budget under what one attention / layernorm / engine instance does: those kernels come in copies
     (dealt an image each, gathered in order), every kernel's share within the budget."""
-    from vitflow.rtl.gen import copy_counts, gather_levels, kernel_cycles
+    from vitflow.rtl.gen import kernel_cycles
+    from vitflow.rtl.plan import copy_counts, gather_levels
 
     m = model(arch)
     plan = Plan(cycles_per_image=400, max_copies=16)
@@ -128,7 +120,7 @@ def test_copies_meet_a_budget_below_one_instance(arch, tmp_path):
 def test_copies_are_joined_by_gathers_of_at_most_gather_ways():
     """Copy counts: one gather up to GATHER_WAYS; above, two levels (ways x groups, each <= GATHER_WAYS); a count
     with no such split (a prime above GATHER_WAYS) is never planned, the next one that has is."""
-    from vitflow.rtl.gen import GATHER_WAYS, copy_counts, fewest_copies, gather_levels
+    from vitflow.rtl.plan import GATHER_WAYS, copy_counts, fewest_copies, gather_levels
 
     for k in range(1, GATHER_WAYS ** 2 + 2):
         levels = gather_levels(k)

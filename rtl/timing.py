@@ -190,7 +190,7 @@ STAND_IN = ("lane pairs packed for a DSP48 multiply (one slice, its internal pip
 
 def ecp5_form(inst: dict) -> dict:
     """The instance of a DSP48 plan (xc7, UltraScale+) as the ECP5 places it: an engine with packed pairs of signed
-    elements (rtl/gen.py mul_split "dsp48": one DSP48 multiply each) is placed split, and says so (STAND_IN): an
+    elements (rtl/plan.py mul_split "dsp48": one DSP48 multiply each) is placed split, and says so (STAND_IN): an
     ECP5 builds a packed pair from two multipliers and an adder in one cycle, a path the DSP48 does not have.
     Unsigned elements (pixels) are packed by the ECP5's own rule there too: placed as they are."""
     p = inst["params"]
@@ -315,7 +315,7 @@ def place_whole(top: Path, out_dir: Path, seed: int = 1, target_mhz: float = TAR
             "bitstream": str(out_dir / "vit_accel.bit"), "bitstream_bytes": (out_dir / "vit_accel.bit").stat().st_size}
 
 
-ECP5 = "lfe5um5g-85f"  # rtl/gen.py DEVICES: the device open tools place and route the whole top on
+ECP5 = "lfe5um5g-85f"  # rtl/plan.py DEVICES: the device open tools place and route the whole top on
 # nextpnr's effort on the whole top: timing weighs 3x in the placer (its default 10), criticality to the 4th power
 # (default 2), and the router rips up for timing. The tiny vit's whole top (2026-12-07, seed 1): 145.5 MHz with
 # the defaults at a 150 MHz target, 150.5 with these, 158.3 with these at its instances' 185 MHz
@@ -334,7 +334,7 @@ def run_whole(model, sim_dir: Path, name: str, cycles: int | None = None, seed: 
     from dataclasses import asdict
 
     from ..quant.model_file import write_json_atomic
-    from .gen import Plan
+    from .plan import Plan
     from .planner import device_dsp, top_plan
     from .top import write_top
 

@@ -15,10 +15,10 @@ from ..quant.golden import tensor_shapes
 from ..quant.model_file import IntModel, write_json_atomic
 from ..quant.ops import OPS
 from . import layout
-from .gen import BUS_BITS, Plan
 from .netlist import Netlist, emit_body
 from .passes import PASSES, build, top_cycles  # noqa: F401 (PASSES: the tests' name for the pipeline)
 from .passes import wire as _wire  # noqa: F401 (the tests' name for it)
+from .plan import BUS_BITS, Plan
 from .planner import top_plan
 from .registers import AXIL_PORTS, CTRL_BITS, REGISTERS  # noqa: F401 (re-exported: the driver reads them here)
 

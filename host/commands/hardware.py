@@ -8,7 +8,7 @@ from ...build import build_dir
 from ...model.config import ARCHS
 from ...model.datasets import DATASETS
 from ...rtl.cases import CASES
-from ...rtl.gen import XILINX_DEVICES
+from ...rtl.plan import XILINX_DEVICES
 from ...rtl.timing import TARGET_MHZ
 from ..backends import ModelPaths, UserError
 from ..inputs import load_model

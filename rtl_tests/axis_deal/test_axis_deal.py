@@ -11,7 +11,7 @@ from cocotb.triggers import ClockCycles
 from cocotbext.axi import AxiStreamBus, AxiStreamFrame, AxiStreamSink, AxiStreamSource
 from stream import CLOCK_NS, output_ports, receive, set_pauses, watch_outputs
 
-from vitflow.rtl.gen import gather_levels
+from vitflow.rtl.plan import gather_levels
 
 # 9 copies (two levels of 3-way gathers, as rtl/top.py joins more than GATHER_WAYS copies), images of 5 beats
 # (a count that is not a power of two)

@@ -43,7 +43,8 @@ def test_conv():
 def test_conv_layer(layer):
     from sim import rom_dir, run
 
-    from vitflow.rtl.gen import Plan, conv_params
+    from vitflow.rtl.gen import conv_params
+    from vitflow.rtl.plan import Plan
 
     m, op = model_op(ARCH, layer)
     params = conv_params(m, op, Plan(), rom_dir("conv", ARCH, layer))  # the top's default parallelism
@@ -53,7 +54,8 @@ def test_conv_layer(layer):
 def test_conv_params_refuses_grouped(tmp_path):
     from dataclasses import replace
 
-    from vitflow.rtl.gen import Plan, conv_params
+    from vitflow.rtl.gen import conv_params
+    from vitflow.rtl.plan import Plan
 
     m, op = model_op(ARCH, "local")  # 24 -> 24 channels: groups 2 would be neither 1 nor depthwise
     with pytest.raises(ValueError, match="groups = 1 or depthwise"):

@@ -128,7 +128,8 @@ def test_linear(mul_split):
 
 def engine_params(engine: str, out_dir) -> dict:
     """rtl/linear.v's parameters for ENGINES[engine] (rtl/gen.py's _projection, as conv_params uses it)."""
-    from vitflow.rtl.gen import Parallel, _projection
+    from vitflow.rtl.gen import _projection
+    from vitflow.rtl.plan import Parallel
 
     arch, layer, lanes, simd = ENGINES[engine]
     m, op = model_op(arch, layer)
@@ -196,7 +197,8 @@ def test_plan_lanes_and_simd():
     (vit's q at 1,536 cycles: 24 lanes; Swin's 32x32 at 2,000: 2 lanes x SIMD 5, 7 steps of 5 inputs padded
     to 35); SIMD wherever it saves slices (MobileViT's 3x3 convs over im2col vectors); depthwise taps at SIMD
     1, a lane per channel group; unsigned inputs (pixels) unpaired below the split threshold."""
-    from vitflow.rtl.gen import Parallel, Plan, engine_shape
+    from vitflow.rtl.gen import engine_shape
+    from vitflow.rtl.plan import Parallel, Plan
 
     want = {("vit", "blocks.0.attn.q", 1536): Parallel(24), ("vit", "blocks.0.mlp.fc2", 1536): Parallel(48),
             ("vit", "head", 1536): Parallel(1), ("vit", "patch_embed", 1536): Parallel(3),
