@@ -101,16 +101,17 @@ def capacity(plan: Plan) -> dict[str, float]:
     return {"DSP": plan.dsp, **{k: FIT[k] * device[k] / ESTIMATE_ERROR for k in ("LUT", "FF")}}
 
 
-def fit_plan(m: IntModel, plan: Plan) -> Plan:
+def fit_plan(m: IntModel, plan: Plan, under: dict[str, float] | None = None) -> Plan:
     """The fastest plan that fits: `plan` with the smallest cycle budget per image, no smaller than fixed_cycles
     (what the kernels without an engine take), whose estimates stay within capacity(plan): DSP (plan_dsp), LUT
-    and FF (rtl/cost.py). The plan unchanged when plan.dsp is None (its own budget, as given). NoFit when no
+    and FF (rtl/cost.py), each divided by `under`'s factor where given (how far the estimate fell short of
+    Yosys: yosys_checked). The plan unchanged when plan.dsp is None (its own budget, as given). NoFit when no
     budget fits."""
     if plan.dsp is None:
         return plan
     if plan.max_copies > 1:
         raise ValueError("a plan with copies of kernels is sized by its cycle budget alone (dsp=None)")
-    caps = capacity(plan)
+    caps = {k: cap / (under or {}).get(k, 1.0) for k, cap in capacity(plan).items()}
     reference, fixed = _reference(m, plan)
 
     def usage(budget: int) -> dict | None:
@@ -138,6 +139,33 @@ def fit_plan(m: IntModel, plan: Plan) -> Plan:
         mid = (lo + hi) // 2
         lo, hi = (lo, mid) if not over(mid) else (mid + 1, hi)
     return replace(plan, cycles_per_image=hi)
+
+
+def over_fit(counts: dict[str, float], device: str) -> dict[str, float]:
+    """The resources whose count (Yosys') exceeds FIT's share of `device`: resource -> count / allowed."""
+    return {k: counts[k] / (FIT[k] * DEVICES[device][k]) for k in FIT
+            if k in counts and counts[k] > FIT[k] * DEVICES[device][k]}
+
+
+def yosys_checked(m: IntModel, plan: Plan, count, tries: int = 4, log=print) -> Plan:
+    """`plan` (fitted by the estimates) checked by Yosys: `count(p)` gives the counts of the top of plan `p`, a
+    budget as given (rtl/synth.py synthesize_instances' total); while one exceeds FIT, the estimate's capacity
+    for it shrinks by that ratio (compounded, plus a percent) and the plan is fitted again: a slower, smaller top.
+    NoFit when `tries` refits do not bring it within FIT. A plan with its own budget (dsp None) is kept."""
+    under: dict[str, float] = {}
+    for _ in range(tries):
+        over = over_fit(count(replace(plan, dsp=None)), plan.device)
+        if not over or plan.dsp is None:
+            return plan
+        log(f"{m.arch}: Yosys counts the {plan.cycles_per_image}-cycle top over the {plan.device}'s margins ("
+            + ", ".join(f"{k} {r:.0%} of its share" for k, r in over.items()) + "): refitting slower")
+        for k, r in over.items():
+            under[k] = under.get(k, 1.0) * r * 1.01
+        plan = fit_plan(m, plan, under)
+    if over := over_fit(count(replace(plan, dsp=None)), plan.device):
+        raise NoFit(f"{m.arch} model: Yosys still counts {', '.join(over)} over the {plan.device}'s margins after "
+                    f"{tries} refits ({plan.cycles_per_image} cycles per image); give --cycles or a smaller model")
+    return plan
 
 
 _FITTED: dict[tuple[int, str], Plan] = {}  # (model identity, plan) -> fitted plan: a search takes seconds

@@ -11,13 +11,14 @@ import subprocess
 import sys
 import tempfile
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from pathlib import Path
 
 from ..build import ENV as BUILD_ENV
 from ..build import build_dir
 from ..quant.model_file import IntModel, write_json_atomic
-from .plan import DEVICES
-from .planner import top_plan_of
+from .plan import DEVICES, Plan
+from .planner import top_plan, top_plan_of, yosys_checked
 from .simulate import sim_build
 from .synth import RESOURCES, XC7Z020, fractions, synthesize_instances
 from .top import macs_per_image, write_top
@@ -27,12 +28,14 @@ TOP_TEST = ROOT / "rtl_tests" / "vit_accel" / "test_vit_accel.py"
 
 
 def run_testbenches(results: Path, model_files: dict[str, Path], full: bool, kernels: bool | str = True,
-                    cycles: int | None = None) -> int:
+                    cycles: dict[str, int] | None = None) -> int:
     """pytest on rtl_tests/ (`kernels` True), one kernel's folder (`kernels` its name) or only the tops'
-    testbench (False), each testbench writing its result JSON into `results`, the tops of `model_files`;
-    `full` adds the slow tests (the whole digits test set through each top, Icarus). The options are given
-    here, not read from the checkout's pyproject.toml: an installed package has none."""
-    env = {**os.environ, BUILD_ENV: str(build_dir()), "VITFLOW_TOP_CYCLES": str(cycles or ""),
+    testbench (False), each testbench writing its result JSON into `results`, the tops of `model_files` (name ->
+    file) at their cycle budgets (`cycles`: name -> budget, for those not at the default plan); `full` adds the
+    slow tests (the whole digits test set through each top, Icarus). The options are given here, not read from
+    the checkout's pyproject.toml: an installed package has none."""
+    budgets = {str(Path(model_files[n]).resolve()): c for n, c in (cycles or {}).items()}
+    env = {**os.environ, BUILD_ENV: str(build_dir()), "VITFLOW_TOP_CYCLES": json.dumps(budgets),
            "VITFLOW_SIM_RESULTS": str(results.resolve()),
            "VITFLOW_TOP_MODELS": os.pathsep.join(str(Path(f).resolve()) for f in model_files.values())}
     marker = [] if full else ["-m", "not slow"]
@@ -59,14 +62,17 @@ def run(model_files: dict[str, Path], sim_dir: Path | None = None, synth: bool =
     this run's own: two runs at once (two models) do not touch each other's."""
     sim_dir = Path(sim_dir) if sim_dir else sim_build()
     models = {name: IntModel.load(f) for name, f in model_files.items()}
-    instances = {name: write_top(m, sim_dir / name / "synth", top_plan_of(cycles))[1] for name, m in models.items()}
+    plans = {name: _plan(m, sim_dir, cycles, synth, log) for name, m in models.items()}
+    instances = {name: write_top(m, sim_dir / name / "synth", plans[name])[1] for name, m in models.items()}
+    budgets = {n: p.cycles_per_image for n, p in plans.items()
+               if cycles or p.cycles_per_image != top_plan(models[n]).cycles_per_image}
 
-    def synthesize_all():
+    def synthesize_all():  # cached per distinct instance: the planner's Yosys check counted them already
         return {name: synthesize_instances(inst, sim_dir / "synth_cache") for name, inst in instances.items()}
     sim_dir.mkdir(parents=True, exist_ok=True)
     with ThreadPoolExecutor(1) as pool, tempfile.TemporaryDirectory(dir=sim_dir, prefix="results-") as own:
         synthesis = pool.submit(synthesize_all) if synth else None  # Yosys while the testbenches run
-        rc = run_testbenches(Path(own), model_files, full, kernels, cycles)
+        rc = run_testbenches(Path(own), model_files, full, kernels, budgets)
         synthesized = synthesis.result() if synthesis else {}
         results = {p.stem: json.loads(p.read_text()) for p in sorted(Path(own).glob("*.json"))}
     tops = {}
@@ -99,6 +105,19 @@ def run(model_files: dict[str, Path], sim_dir: Path | None = None, synth: bool =
     if kernels is True:  # the whole run (one kernel's, or one model's, leaves it alone)
         write_json_atomic(sim_dir / "report.json", report)
     return report
+
+
+def _plan(m: IntModel, sim_dir: Path, cycles: int | None, synth: bool, log) -> Plan:
+    """The plan of m's top, its budget as given: `--cycles`, else the planner's (fitted by the estimates) checked
+    by Yosys when `synth` (planner.yosys_checked: a top that Yosys counts over the device's margins is refitted)."""
+    if cycles or not synth:
+        return replace(top_plan(m, top_plan_of(cycles)), dsp=None)
+
+    def count(plan: Plan) -> dict:
+        with tempfile.TemporaryDirectory(dir=sim_dir) as tmp:
+            return synthesize_instances(write_top(m, Path(tmp), plan)[1], sim_dir / "synth_cache")["total"]
+    sim_dir.mkdir(parents=True, exist_ok=True)
+    return replace(yosys_checked(m, top_plan(m), count, log=log), dsp=None)
 
 
 def _summarize(top: dict, m: IntModel, instances: dict, resources: dict | None) -> None:

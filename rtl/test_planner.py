@@ -2,14 +2,26 @@
 xc7z020 with FIT's margins, never faster than the kernels without an engine, and a one-line refusal of a model
 that fits no plan. The estimates it steers by (rtl/cost.py) against Yosys' counts of the shipped tops."""
 
+from dataclasses import replace
+
 import pytest
 
 from vitflow.host.backends import ModelPaths
 from vitflow.host.test_own_model import untrained_model_file
 from vitflow.quant.model_file import IntModel
 from vitflow.rtl import cost
+from vitflow.rtl.passes import build
 from vitflow.rtl.plan import FIT, TOP_DSP, XC7Z020, Plan
-from vitflow.rtl.planner import ESTIMATE_ERROR, NoFit, capacity, fixed_cycles, plan_dsp, top_plan
+from vitflow.rtl.planner import (
+    ESTIMATE_ERROR,
+    NoFit,
+    capacity,
+    fixed_cycles,
+    over_fit,
+    plan_dsp,
+    top_plan,
+    yosys_checked,
+)
 
 VIT_DIM64 = {"arch": "vit", "img_size": 8, "patch": 2, "dim": 64, "heads": 4, "depth": 2, "mlp_dim": 128}
 VIT_PATCH1 = {"arch": "vit", "img_size": 8, "patch": 1, "dim": 16, "heads": 2, "depth": 2, "mlp_dim": 32}
@@ -74,3 +86,31 @@ def test_vitflow_sim_refuses_it_before_any_generation(models, tmp_path, capsys):
     err = capsys.readouterr().err.strip()
     assert code != 0 and "\n" not in err and "no plan fits the xc7z020" in err
     assert not (tmp_path / "sim").exists() or not any((tmp_path / "sim").rglob("*.v"))
+
+
+def _count(m, tmp_path, lut_factor: float):
+    """A stand-in for Yosys: the estimates, LUTs scaled by lut_factor (an estimate that falls short)."""
+    def count(plan):
+        est = cost.total(build(m, plan, tmp_path).report())
+        return {"LUT": lut_factor * est["LUT"], "FF": est["FF"], "DSP": plan_dsp(m, plan), "BRAM36": 0}
+    return count
+
+
+def test_a_top_yosys_counts_over_the_margins_is_refitted_slower(models, tmp_path):
+    m, plan = models["dim64"], top_plan(models["dim64"])
+    est = cost.total(build(m, plan, tmp_path).report())
+    factor = 1.25 * FIT["LUT"] * XC7Z020["LUT"] / est["LUT"]  # Yosys 25% over the LUT margin at the fitted plan
+    count = _count(m, tmp_path, factor)
+    lines = []
+    checked = yosys_checked(m, plan, count, log=lines.append)
+    assert checked.cycles_per_image > plan.cycles_per_image and checked.dsp == plan.dsp
+    assert not over_fit(count(replace(checked, dsp=None)), "xc7z020")
+    assert lines and "LUT" in lines[0] and "\n" not in lines[0]
+    assert yosys_checked(m, plan, _count(m, tmp_path, 1.0), log=lines.append) == plan  # within: unchanged
+
+
+def test_a_top_yosys_never_fits_is_refused_in_one_line(models, tmp_path):
+    m = models["dim64"]
+    with pytest.raises(NoFit) as e:
+        yosys_checked(m, top_plan(m), lambda plan: {"LUT": 10**9, "FF": 0, "DSP": 0, "BRAM36": 0}, log=print)
+    assert "\n" not in str(e.value) and "LUT" in str(e.value)

@@ -354,7 +354,7 @@ def run_whole(model, sim_dir: Path, name: str, cycles: int | None = None, seed: 
             f"{minimum} MHz: an hour or more on two cores")
         whole = place_whole(top, folder / "pnr", seed, minimum, log)
         write_json_atomic(cached, whole)
-    report = {"device": DEVICE, "plan": asdict(plan), "whole": whole, "per_instance_minimum_mhz": minimum,
+    report = {"device": DEVICE, "plan": asdict(plan), "seed": seed, "whole": whole, "per_instance_minimum_mhz": minimum,
               "slowest_instance": slowest, "ratio": round(whole["fmax_mhz"] / minimum, 3),
               "within_10_percent": whole["fmax_mhz"] >= 0.9 * minimum}
     write_json_atomic(folder / "whole.json", report)

@@ -114,12 +114,12 @@ def cmd_timing(args) -> int:
     paths = ModelPaths.resolve(args.arch, args.model)
     m = load_model(paths)
     name = paths.build_name(m.identity())
-    if args.cycles is not None and not args.whole:
-        raise UserError("--cycles N goes with --whole")
+    if (args.cycles is not None or args.seed != 1) and not args.whole:
+        raise UserError("--cycles N and --seed N go with --whole")
     with reporting(args) as emit:
         try:
             if args.whole:
-                report = run_whole(m, build_dir("sim"), name, args.cycles)
+                report = run_whole(m, build_dir("sim"), name, args.cycles, args.seed)
                 print(f"wrote {build_dir('sim', name, 'whole', 'whole.json')}")
                 emit(report)
                 return 0 if report["within_10_percent"] else 1
@@ -204,6 +204,8 @@ def add_parsers(sub) -> None:
     tm.add_argument("--whole", action="store_true", help="the whole top placed and routed in one piece on the "
                     "ECP5-85F (the fastest plan that fits it), a bitstream, beside its instances placed alone")
     tm.add_argument("--cycles", type=counting(1), help="with --whole: this plan's cycles per image instead")
+    tm.add_argument("--seed", type=counting(1), default=1, help="with --whole: nextpnr's seed (default 1; each "
+                    "seed's run is cached, whole.json holds the last)")
     add_json(tm)
     tm.set_defaults(func=cmd_timing)
 

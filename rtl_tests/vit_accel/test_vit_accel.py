@@ -266,7 +266,8 @@ def run_top(model_file: Path, images: int, gates: bool = False):
     from vitflow.rtl.top import write_top
 
     m = IntModel.load(model_file)
-    cycles = int(os.environ.get("VITFLOW_TOP_CYCLES") or 0) or None  # `vitflow sim --cycles N`
+    # `vitflow sim --cycles N`, or a plan the planner's Yosys check made slower (rtl/report.py): path -> budget
+    cycles = json.loads(os.environ.get("VITFLOW_TOP_CYCLES") or "{}").get(str(Path(model_file).resolve()))
     top, _ = write_top(m, top_dir(m, cycles), top_plan_of(cycles))
     env = {"IMAGES": str(images), "VITFLOW_TOP_MODEL": str(Path(model_file).resolve()),
            "VITFLOW_TOP_CYCLE_MODEL": str(cycle_model(top))}
