@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..build import locked
 from ..quant.golden import tensor_shapes
 from ..quant.model_file import IntModel, Op
 from . import kernels
@@ -43,12 +44,13 @@ class Project:
         config["HLSConfig"] = {"Model": {"Precision": {"default": DEFAULT_PRECISION}, "ReuseFactor": 1,
                                          "Strategy": "Latency"}, "LayerName": layer_cfg}
         self.digest = _digest(layers, layer_cfg, inputs, hls4ml.__version__)
-        self.graph = ModelGraph.from_layer_list(config, layers, inputs=input_names)
-        self.rebuilt = not self._load_cached()
-        if self.rebuilt:
-            shutil.rmtree(self.outdir, ignore_errors=True)
-            self.graph.compile()
-            (self.outdir / "vitflow.hash").write_text(self.digest)
+        with locked(self.outdir):  # another process may be building this project
+            self.graph = ModelGraph.from_layer_list(config, layers, inputs=input_names)
+            self.rebuilt = not self._load_cached()
+            if self.rebuilt:
+                shutil.rmtree(self.outdir, ignore_errors=True)
+                self.graph.compile()
+                (self.outdir / "vitflow.hash").write_text(self.digest)
 
     def _load_cached(self) -> bool:
         stamp = self.outdir / "vitflow.hash"

@@ -226,6 +226,12 @@ def write_atomic(path: Path, write) -> None:
         raise
 
 
+def write_text_atomic(path: Path, text: str) -> None:
+    """A text file written atomically (a generated netlist, a ROM image that a simulator may be reading)."""
+    data = text.encode()
+    write_atomic(path, lambda f: f.write(data))
+
+
 def write_json_atomic(path: Path, data) -> None:
     """`data` as indented JSON, written atomically (a report, a cached result)."""
     text = json.dumps(data, indent=2).encode()

@@ -11,7 +11,7 @@ import numpy as np
 
 from ..quant import spec
 from ..quant.golden import run_op, tensor_shapes
-from ..quant.model_file import IntModel, Op, write_atomic
+from ..quant.model_file import IntModel, Op, write_text_atomic
 from ..quant.ops import OPS
 from . import layout
 from .plan import BUS_BITS, COPYABLE, Engine, Parallel, Plan, fewest_copies, mul_split
@@ -103,7 +103,7 @@ def const_stream_params(m: IntModel, op: Op, out_dir: Path) -> dict:
     bits = m.formats()[op.inputs[0]].bits
     out_dir.mkdir(parents=True, exist_ok=True)
     rom = out_dir / f"{op.name.replace('.', '_')}.const.hex"
-    rom.write_text("\n".join(pack_lanes(const.reshape(const.shape[0], -1), bits)) + "\n")
+    write_text_atomic(rom, "\n".join(pack_lanes(const.reshape(const.shape[0], -1), bits)) + "\n")
     return {"WIDTH": const[0].size * bits, "TOKENS": const.shape[0], "ROM_FILE": f'"{rom.resolve()}"'}
 
 
@@ -136,7 +136,7 @@ def _projection(m: IntModel, op: Op, w: np.ndarray, fin, lanes: Parallel | int, 
     wp[:n_out, :n_in] = w
     rows = wp.reshape(groups, lanes, steps, simd).transpose(0, 2, 3, 1).reshape(groups * steps, simd * lanes)
     weights = "\n".join(pack_lanes(rows, wbits)) + "\n"
-    write_atomic(wfile, lambda f: f.write(weights.encode()))  # a simulation may be reading the previous one
+    write_text_atomic(wfile, weights)  # a simulation may be reading the previous one
     acc_bits = spec.ACC_BITS
     if not op.attrs.get("raw"):
         need = spec.accumulator_bits(max(abs(fin.min), abs(fin.max)), np.abs(w).sum(1), np.abs(b))
@@ -144,7 +144,7 @@ def _projection(m: IntModel, op: Op, w: np.ndarray, fin, lanes: Parallel | int, 
     bp = np.zeros(groups * lanes, np.int64)
     bp[:n_out] = b
     biases = "\n".join(pack_lanes(bp.reshape(groups, lanes), acc_bits)) + "\n"
-    write_atomic(bfile, lambda f: f.write(biases.encode()))
+    write_text_atomic(bfile, biases)
     engine = {"SIMD": simd, "DEPTHWISE": int(depthwise),
               "MUL_SPLIT": mul_split(lanes, simd, packing, fin.signed, depthwise)}
     return {"N_IN": n_in, "N_OUT": n_out, "LANES": lanes, "W_BITS": wbits, "ACC_BITS": acc_bits,
@@ -158,7 +158,7 @@ def gelu_params(m: IntModel, op: Op, out_dir: Path) -> dict:
     fin = m.formats()[op.inputs[0]]
     out_dir.mkdir(parents=True, exist_ok=True)
     table = out_dir / f"{op.name.replace('.', '_')}.table.hex"
-    table.write_text("\n".join(hex_words(m.array(op, "lut"), fin.bits)) + "\n")
+    write_text_atomic(table, "\n".join(hex_words(m.array(op, "lut"), fin.bits)) + "\n")
     return {"N": _width(m, op), "BITS": fin.bits, "IN_MIN": fin.min, "TABLE_FILE": f'"{table.resolve()}"'}
 
 
@@ -220,7 +220,7 @@ def reorder_params(m: IntModel, op: Op, out_dir: Path) -> dict:
         raise ValueError(f"{op.name}: golden's {op.op} does not move whole tokens")
     rom = out_dir / f"{op.name.replace('.', '_')}.order.hex"
     words = "\n".join(hex_words(order, max(1, (len(order) - 1).bit_length()))) + "\n"
-    write_atomic(rom, lambda f: f.write(words.encode()))  # a simulation may be reading the previous one
+    write_text_atomic(rom, words)  # a simulation may be reading the previous one
     return {"TOKENS": len(order), "WIDTH": elements * m.formats()[op.inputs[0]].bits,
             "ORDER_FILE": f'"{rom.resolve()}"'}
 
@@ -333,7 +333,7 @@ def attention_params(m: IntModel, op: Op, out_dir: Path) -> dict:
     out_dir.mkdir(parents=True, exist_ok=True)
     stem = op.name.replace(".", "_")
     lut_file = out_dir / f"{stem}.exp2.hex"
-    lut_file.write_text("\n".join(hex_words(lut, lut_bits)) + "\n")
+    write_text_atomic(lut_file, "\n".join(hex_words(lut, lut_bits)) + "\n")
     params = {"N": tokens, "D": dim, "HEADS": heads, "BITS": bits,
               "SCORE_BITS": score_bound.bit_length() + 1, "DOT_SHIFT": dot_shift,
               "S_SHIFT": frac - spec.SOFTMAX_EXP_IN_FRAC, "EXP_IN_FRAC": spec.SOFTMAX_EXP_IN_FRAC,
@@ -350,7 +350,7 @@ def attention_params(m: IntModel, op: Op, out_dir: Path) -> dict:
             raise ValueError(f"{op.name}: bias of shape {bias.shape}, expected {(heads, tokens, tokens)}")
         bias_file = out_dir / f"{stem}.bias.hex"
         bias_bits = _signed_bits(bias)
-        bias_file.write_text("\n".join(hex_words(bias, bias_bits)) + "\n")
+        write_text_atomic(bias_file, "\n".join(hex_words(bias, bias_bits)) + "\n")
         params.update({"HAS_BIAS": 1, "BIAS_BITS": bias_bits, "BIAS_SHIFT": bias_shift,
                        "BIAS_FILE": f'"{bias_file.resolve()}"'})
     if mask is not None:
@@ -358,7 +358,7 @@ def attention_params(m: IntModel, op: Op, out_dir: Path) -> dict:
         if mask.shape[1:] != (tokens, tokens):
             raise ValueError(f"{op.name}: mask of shape {mask.shape}, expected (W, {tokens}, {tokens})")
         mask_file = out_dir / f"{stem}.mask.hex"
-        mask_file.write_text("\n".join(hex_words(mask, 1)) + "\n")
+        write_text_atomic(mask_file, "\n".join(hex_words(mask, 1)) + "\n")
         params.update({"HAS_MASK": 1, "WINDOWS": mask.shape[0], "MASK_FILE": f'"{mask_file.resolve()}"'})
     return params
 

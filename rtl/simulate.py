@@ -13,6 +13,8 @@ from pathlib import Path
 
 from ..build import ENV as BUILD_ENV
 from ..build import build_dir as build_root
+from ..build import locked
+from ..quant.model_file import write_text_atomic
 
 ROOT = Path(__file__).resolve().parent.parent
 RTL = ROOT / "rtl"
@@ -92,8 +94,7 @@ def run(module: str, test_module: str, parameters: dict, extra_env: dict | None 
             if netlist else []
         if not internals:  # a later option wins: public only what the control file names
             control = build_dir / "public.vlt"
-            control.parent.mkdir(parents=True, exist_ok=True)
-            control.write_text(f'`verilator_config\npublic_flat_rw -module "{module}" -var "*"\n')
+            write_text_atomic(control, f'`verilator_config\npublic_flat_rw -module "{module}" -var "*"\n')
             args += ["--no-public-flat-rw", str(control)]
         build = {"build_args": args}
     else:  # Icarus: Verilog-2005, the timescale the testbench clock needs
@@ -102,8 +103,9 @@ def run(module: str, test_module: str, parameters: dict, extra_env: dict | None 
 
     runner = get_runner(sim)
     logs = {"log_file": log_file} if log_file else {}
-    runner.build(sources=sources, hdl_toplevel=module, parameters=parameters, build_dir=build_dir,
-                 always=False, **build, **logs)
+    with locked(build_dir):  # another process may be building the same simulator; its runs share the build
+        runner.build(sources=sources, hdl_toplevel=module, parameters=parameters, build_dir=build_dir,
+                     always=False, **build, **logs)
     test_dir = Path(test_dir or TESTBENCHES / module)
     env = {"PYTHONPATH": os.pathsep.join([str(test_dir), os.environ.get("PYTHONPATH", "")]),
            BUILD_ENV: str(build_root()), **(extra_env or {})}  # the simulator runs in test_dir: the same build folder

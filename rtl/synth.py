@@ -11,6 +11,7 @@ import sys
 import tempfile
 from pathlib import Path
 
+from ..quant.model_file import write_json_atomic
 from .gen import verilog_literal
 from .plan import DEVICES, XC7Z020
 
@@ -161,7 +162,7 @@ def run_distinct(instances: dict[str, dict], cache_dir: Path, tool, tag: str, wo
         if path.exists():
             return json.loads(path.read_text())
         r = tool(inst["module"], inst["params"])
-        path.write_text(json.dumps(r))
+        write_json_atomic(path, r)
         return r
 
     keys = {name: key(inst) for name, inst in instances.items()}

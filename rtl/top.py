@@ -12,7 +12,7 @@ from pathlib import Path
 
 from ..quant import spec
 from ..quant.golden import tensor_shapes
-from ..quant.model_file import IntModel, write_json_atomic
+from ..quant.model_file import IntModel, write_json_atomic, write_text_atomic
 from ..quant.ops import OPS
 from . import layout
 from .netlist import Netlist, emit_body
@@ -88,7 +88,7 @@ def write_top(m: IntModel, out_dir: Path, plan: Plan | None = None) -> tuple[Pat
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     path = out_dir / "vit_accel.v"
-    path.write_text(verilog(net, m.arch))
+    write_text_atomic(path, verilog(net, m.arch))  # another process may be reading the previous one
     instances = net.report()
     # beside the netlist, what the testbench checks it against: the cycle model's pace and the plan
     write_json_atomic(model_file(path), {"cycles_per_image": top_cycles(instances), "plan": asdict(net.plan)})
