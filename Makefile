@@ -63,7 +63,7 @@ timing: install
 
 # The whole vit top placed and routed in one piece on the ECP5-85F (not out of context; the fastest plan that fits
 # it, or WHOLE_CYCLES), an ECP5 bitstream (ecppack), beside the same plan's instances placed alone (worst of three
-# seeds) -> build/sim/vit/whole/whole.json, build/sim/vit/whole/pnr/vit_accel.bit. An hour or more on two cores.
+# seeds) -> build/sim/vit/whole/whole.json, build/sim/vit/whole/pnr-seed1/vit_accel.bit. An hour or more on two cores.
 WHOLE_CYCLES ?=
 timing-whole: install
 	$(VITFLOW) timing --arch vit --whole $(if $(WHOLE_CYCLES),--cycles $(WHOLE_CYCLES))
