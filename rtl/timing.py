@@ -103,7 +103,8 @@ def place_and_route(module: str, parameters: dict, seed: int = 1) -> dict:
 
 
 def _critical_path(report: dict, sources: dict[str, list[str]]) -> dict:
-    """The clock's critical path: logic and routing ns, and the source lines its cells come from, in order."""
+    """The clock's critical path: logic and routing ns, the source lines its cells come from (in order), its first
+    and last cell."""
     paths = [p for p in report.get("critical_paths", []) if p["from"] == p["to"]]  # clk -> clk
     if not paths:
         return {"critical_path": None}
@@ -118,8 +119,9 @@ def _critical_path(report: dict, sources: dict[str, list[str]]) -> dict:
             for line in sources.get(cell, []):
                 if line not in lines:
                     lines.append(line)
-    return {"critical_path": {"logic_ns": round(logic, 2), "routing_ns": round(routing, 2),
-                              "steps": len(paths[0]["path"]), "source_lines": lines}}
+    steps = paths[0]["path"]
+    return {"critical_path": {"logic_ns": round(logic, 2), "routing_ns": round(routing, 2), "steps": len(steps),
+                              "source_lines": lines, "from": steps[0]["from"]["cell"], "to": steps[-1]["to"]["cell"]}}
 
 
 VIVADO_TCL = """read_verilog [glob *.v]
