@@ -87,3 +87,13 @@ def test_registered_ports_put_a_flip_flop_on_every_port(tmp_path):
     r = subprocess.run(["iverilog", "-g2005", "-s", "timing_wrap", "-o", str(tmp_path / "w.vvp"),
                         str(tmp_path / "m.v"), str(tmp_path / "wrap.v")], capture_output=True, text=True)
     assert r.returncode == 0, r.stderr
+
+
+def test_registered_ports_two_stages(tmp_path):
+    """The whole top's form (WHOLE_PORT_STAGES): two flip-flops in a row on each port, pin side first."""
+    from vitflow.rtl.timing import registered_ports
+
+    wrap = registered_ports("m", [("input", 1, "clk"), ("input", 8, "a"), ("output", 8, "y")], stages=2)
+    for line in ("a_q <= p_a;", "a_q1 <= a_q;", "y_q1 <= y_w;", "y_q <= y_q1;", "assign p_y = y_q;",
+                 "m dut (.clk(clk), .a(a_q1), .y(y_w));"):
+        assert line in wrap, line
