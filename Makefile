@@ -21,9 +21,9 @@ install: $(VENV)/.installed
 demo: install
 	$(VITFLOW) demo
 
-# Default suite: every layer of the stack, whole-test-set bit-exactness for the shipped models, < 15 min.
-# the default suite on every core (pytest-xdist; a test file's tests on one worker); workers that build the same
-# simulator or HLS project take turns (vitflow.build.locked)
+# Default suite: every layer of the stack, whole-test-set bit-exactness for the shipped models, < 15 min, on every
+# core (pytest-xdist; a test file's tests on one worker; workers that build the same simulator or HLS project take
+# turns, vitflow.build.locked)
 WORKERS ?= auto
 test: install
 	$(PY) -m pytest -n $(WORKERS) --dist loadfile -m "not slow" --junitxml=build/test-results.xml $(PYTEST_ARGS)

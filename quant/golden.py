@@ -29,10 +29,15 @@ from .ops import OPS
 from .spec import PROB, IntFormat
 
 
-def _attention_args(m: IntModel, op: Op, x, fmts) -> tuple:
+def _attention_tables(m: IntModel, op: Op) -> tuple:
+    """attention's optional relative position bias (and its fraction) and mask (as booleans): both kernels'."""
     mask = m.array(op, "mask")
+    return m.array(op, "bias"), op.attrs.get("bias_frac", 0), None if mask is None else mask != 0
+
+
+def _attention_args(m: IntModel, op: Op, x, fmts) -> tuple:
     return (*x, fmts[op.inputs[0]].frac, fmts[op.inputs[1]].frac, fmts[op.inputs[2]].frac, op.attrs["heads"],
-            op.out, m.array(op, "bias"), op.attrs.get("bias_frac", 0), None if mask is None else mask != 0)
+            op.out, *_attention_tables(m, op))
 
 
 def _residual_add_args(m: IntModel, op: Op, x, fmts) -> tuple:
@@ -260,10 +265,8 @@ def fallback(m: IntModel, op: Op, fmts):
 
 
 def _fast_attention(m: IntModel, op: Op, fmts):
-    mask = m.array(op, "mask")
     return fast_attention(fmts[op.inputs[0]], fmts[op.inputs[1]], fmts[op.inputs[2]], int(op.attrs["heads"]),
-                          op.out, m.array(op, "bias"), op.attrs.get("bias_frac", 0),
-                          None if mask is None else mask != 0)
+                          op.out, *_attention_tables(m, op))
 
 
 def _fast_residual_add(m: IntModel, op: Op, fmts):

@@ -33,15 +33,16 @@ class OpDef:
     dsp: str = "none"                   # DSP rule outside the MAC engine (rtl/gen.py DSP_RULES)
 
 
-_WEIGHTED = dict(arrays=("weight", "bias"), weighted=True, cycles="engine", copyable=True)
+_WEIGHTED = dict(arrays=("weight", "bias"), weighted=True, cycles="engine")
 _REORDER = dict(rtl="reorder", cycles="reorder")  # token permutations: rtl/reorder.v replays a ROM of indices
 
 OPS: dict[str, OpDef] = {
     "patch_embed": OpDef((1,), attrs=("w_frac",), golden="patch_embed", hls="Conv2D", rtl="patch_embed",
-                         **{**_WEIGHTED, "copyable": False}),  # it drops a malformed frame whole: no deal
+                         **_WEIGHTED),  # not copyable: it drops a malformed frame whole, which no deal follows
     "conv": OpDef((1,), attrs=("w_frac", "stride", "padding", "groups"), golden="conv2d", hls="Conv2D",
-                  rtl="conv", feature_map=True, **_WEIGHTED),
-    "linear": OpDef((1,), attrs=("w_frac",), golden="linear", hls="Dense", rtl="linear", **_WEIGHTED),
+                  rtl="conv", feature_map=True, copyable=True, **_WEIGHTED),
+    "linear": OpDef((1,), attrs=("w_frac",), golden="linear", hls="Dense", rtl="linear", copyable=True,
+                    **_WEIGHTED),
     "layernorm": OpDef((1,), golden="layernorm", rtl="layernorm", copyable=True, cycles="layernorm",
                        dsp="layernorm"),
     "attention": OpDef((3,), optional=("bias", "mask"), attrs=("heads",), golden="attention", rtl="attention",

@@ -28,14 +28,14 @@ TOP_TEST = ROOT / "rtl_tests" / "vit_accel" / "test_vit_accel.py"
 
 
 def run_testbenches(results: Path, model_files: dict[str, Path], full: bool, kernels: bool | str = True,
-                    cycles: dict[str, int] | None = None) -> int:
+                    budgets: dict[str, int] | None = None) -> int:
     """pytest on rtl_tests/ (`kernels` True), one kernel's folder (`kernels` its name) or only the tops'
     testbench (False), each testbench writing its result JSON into `results`, the tops of `model_files` (name ->
-    file) at their cycle budgets (`cycles`: name -> budget, for those not at the default plan); `full` adds the
+    file) at their cycle budgets (`budgets`: name -> budget, for those not at the default plan); `full` adds the
     slow tests (the whole digits test set through each top, Icarus). The options are given here, not read from
     the checkout's pyproject.toml: an installed package has none."""
-    budgets = {str(Path(model_files[n]).resolve()): c for n, c in (cycles or {}).items()}
-    env = {**os.environ, BUILD_ENV: str(build_dir()), "VITFLOW_TOP_CYCLES": json.dumps(budgets),
+    by_file = {str(Path(model_files[n]).resolve()): c for n, c in (budgets or {}).items()}
+    env = {**os.environ, BUILD_ENV: str(build_dir()), "VITFLOW_TOP_CYCLES": json.dumps(by_file),
            "VITFLOW_SIM_RESULTS": str(results.resolve()),
            "VITFLOW_TOP_MODELS": os.pathsep.join(str(Path(f).resolve()) for f in model_files.values())}
     marker = [] if full else ["-m", "not slow"]
