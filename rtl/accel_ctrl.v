@@ -61,8 +61,26 @@ module accel_ctrl #(
     reg [FLAG_DEPTH-1:0] flags;
     reg [FB-1:0] flag_wr, flag_rd;
     assign result_last = flags[flag_rd];
-    localparam [15:0] MAX_IN_FLIGHT = FLAG_DEPTH[15:0] - 16'd1;
-    assign run = run_bit && in_flight < MAX_IN_FLIGHT;
+    // The frame pulses counted one cycle late: patch_embed's input handshake ends in these registers, not in the
+    // count's carry chain across the device (the tiny vit's whole top, 138.0 MHz: s_axis_tvalid through
+    // patch_embed's frame_ok into in_flight). Like result_done_q below; LATENCY is the difference of two equally
+    // late cycles.
+    reg frame_begin_q, frame_ok_q, frame_error_q, frame_batch_end_q;
+    always @(posedge clk) begin
+        frame_begin_q <= frame_begin && !datapath_rst;
+        frame_ok_q <= frame_ok && !datapath_rst;
+        frame_error_q <= frame_error && !datapath_rst;
+        frame_batch_end_q <= frame_batch_end;
+    end
+
+    // RUN and room for one more image, decided a cycle ahead: the count's compare ends in a register, not in
+    // patch_embed's input ready and frame control (the tiny vit's whole top, 129.5 MHz: in_flight's carry chain
+    // into patch_embed). in_flight may then miss three frames at most (the one ending now, the one in frame_ok_q,
+    // the one being added), hence the margin of three below FLAG_DEPTH.
+    localparam [15:0] ROOM = FLAG_DEPTH[15:0] - 16'd3;
+    reg run_q;
+    assign run = run_q;
+    always @(posedge clk) run_q <= !datapath_rst && run_bit && in_flight < ROOM;
 
     wire idle = in_flight == 0 && !mid_frame;
 
@@ -155,22 +173,22 @@ module accel_ctrl #(
             flag_wr <= {FB{1'b0}};
             flag_rd <= {FB{1'b0}};
         end else begin
-            if (frame_ok) begin
-                flags[flag_wr] <= frame_batch_end;
+            if (frame_ok_q) begin
+                flags[flag_wr] <= frame_batch_end_q;
                 flag_wr <= flag_wr + 1'b1;
             end
             if (result_done_q) flag_rd <= flag_rd + 1'b1;
-            in_flight <= in_flight + frame_ok - result_done_q;
-            if (frame_begin) mid_frame <= 1'b1;
-            if (frame_ok || frame_error) mid_frame <= 1'b0;
-            if (frame_begin && idle && !timing) begin
+            in_flight <= in_flight + frame_ok_q - result_done_q;
+            if (frame_begin_q) mid_frame <= 1'b1;
+            if (frame_ok_q || frame_error_q) mid_frame <= 1'b0;
+            if (frame_begin_q && idle && !timing) begin
                 timing <= 1'b1;
                 lat_start <= cycles;
             end
-            if (frame_error && in_flight == 0) timing <= 1'b0;
+            if (frame_error_q && in_flight == 0) timing <= 1'b0;
             if (result_done_q && timing) begin
                 timing <= 1'b0;
-                latency <= cycles - lat_start;  // the cycle of the last beat, counted one cycle late
+                latency <= cycles - lat_start;  // first pixel to last beat: both cycles counted one late
             end
         end
         if (rst || clear) begin
@@ -185,12 +203,12 @@ module accel_ctrl #(
         end else begin
             cycles <= cycles + 1;
             if (!idle) busy_cycles <= busy_cycles + 1;
-            if (frame_ok) frames_in <= frames_in + 1;
+            if (frame_ok_q) frames_in <= frames_in + 1;
             if (result_done_q) frames_out <= frames_out + 1;
-            if (frame_error) frames_dropped <= frames_dropped + 1;
+            if (frame_error_q) frames_dropped <= frames_dropped + 1;
             if (result_done_q) done <= 1'b1;
             else if (write && awaddr[7:2] == 6'h01 && wdata[1]) done <= 1'b0;
-            if (frame_error) err_frame <= 1'b1;
+            if (frame_error_q) err_frame <= 1'b1;
             else if (write && awaddr[7:2] == 6'h02 && wdata[0]) err_frame <= 1'b0;
         end
     end
