@@ -71,8 +71,9 @@ timing-whole: install
 
 # The gate-level netlist of the vit top (Yosys synth_xilinx, flattened; Yosys' xc7 cell models; block RAMs as
 # distributed RAM, which the models can simulate) through the top's cocotb testbench on Verilator: golden logits on
-# 23 images under backpressure, 0 mismatches (rtl/gate_level.py). Hours for the vit (its netlist is 361 MB of C++
-# for Verilator); VITFLOW_TOP_MODELS=FILE.npz: your model's top instead.
+# 23 images under backpressure, 0 mismatches (rtl/gate_level.py). About 2.5 hours for the vit on two cores (its
+# netlist is 361 MB of C++ for Verilator: 100 min to compile, 43 to run); VITFLOW_TOP_MODELS=FILE.npz: your model's
+# top instead (the tiny vit of docs/rtl.md: about 10 minutes).
 gate-level: install
 	$(PY) -m pytest -m slow -k "gate_level and verilator" rtl_tests/vit_accel/test_vit_accel.py
 

@@ -97,3 +97,29 @@ def test_registered_ports_two_stages(tmp_path):
     for line in ("a_q <= p_a;", "a_q1 <= a_q;", "y_q1 <= y_w;", "y_q <= y_q1;", "assign p_y = y_q;",
                  "m dut (.clk(clk), .a(a_q1), .y(y_w));"):
         assert line in wrap, line
+
+
+def test_whole_result_filed_under_the_sources_it_was_placed_from(tmp_path, monkeypatch):
+    """A source edited while the whole top places (an hour) must not receive its result: the cache key is the
+    one taken before the run, so the unedited top finds it and the edited one is placed again."""
+    from vitflow.rtl import plan, planner, timing, top
+
+    def write_top(model, out_dir, the_plan):
+        out_dir.mkdir(parents=True, exist_ok=True)
+        (out_dir / "vit_accel.v").write_text("module vit_accel; endmodule\n")
+        return out_dir / "vit_accel.v", {}
+
+    placed = []
+
+    def place_whole(top_file, out_dir, seed, target, log):
+        placed.append(seed)
+        top_file.write_text("module vit_accel; /* edited meanwhile */ endmodule\n")
+        return {"fmax_mhz": 100.0, "bitstream": str(out_dir / "vit_accel.bit")}
+
+    monkeypatch.setattr(top, "write_top", write_top)
+    monkeypatch.setattr(planner, "top_plan", lambda model, p: plan.Plan(cycles_per_image=800, device=timing.ECP5))
+    monkeypatch.setattr(timing, "place_seeds", lambda *a, **k: {"k": {"fmax_mhz": 150.0}})
+    monkeypatch.setattr(timing, "place_whole", place_whole)
+    for _ in range(2):  # the second run regenerates the same top: its result is cached
+        report = timing.run_whole(object(), tmp_path, "m", seed=2, log=lambda *a: None)
+    assert placed == [2] and report["whole_mhz_by_seed"] == {2: 100.0} and report["ratio"] == 0.667

@@ -356,18 +356,19 @@ def run_whole(model, sim_dir: Path, name: str, cycles: int | None = None, seed: 
     alone = place_seeds(instances, Path(sim_dir) / "timing_cache", workers, dsp48=False)
     slowest = min(alone, key=lambda n: alone[n]["fmax_mhz"] or float("inf"))
     minimum = alone[slowest]["fmax_mhz"]
-    # the whole top is placed and routed for the clock it has to show: its slowest instance's alone
-    def cached(s: int) -> Path:
-        return folder / f"pnr-{top_key(top, s, nextpnr_version(), WHOLE_FORM, minimum)}.json"
-    if cached(seed).is_file():
-        whole = json.loads(cached(seed).read_text())
+    # the whole top is placed and routed for the clock it has to show: its slowest instance's alone. The keys
+    # are taken before the run: sources edited while it places must not file its result under theirs
+    cached = {s: folder / f"pnr-{top_key(top, s, nextpnr_version(), WHOLE_FORM, minimum)}.json"
+              for s in sorted({*SEEDS, seed})}
+    if cached[seed].is_file():
+        whole = json.loads(cached[seed].read_text())
     else:
         log(f"placing and routing the whole top ({plan.cycles_per_image} cycles per image) on the {ECP5} for "
             f"{minimum} MHz: an hour or more on two cores")
         whole = place_whole(top, folder / f"pnr-seed{seed}", seed, minimum, log)
-        write_json_atomic(cached(seed), whole)
+        write_json_atomic(cached[seed], whole)
     # every seed this top has been placed at (--seed N runs one; each is cached): the spread
-    seeds = {s: json.loads(cached(s).read_text())["fmax_mhz"] for s in sorted({*SEEDS, seed}) if cached(s).is_file()}
+    seeds = {s: json.loads(path.read_text())["fmax_mhz"] for s, path in cached.items() if path.is_file()}
     report = {"device": DEVICE, "plan": asdict(plan), "seed": seed, "whole": whole, "whole_mhz_by_seed": seeds,
               "per_instance_minimum_mhz": minimum, "slowest_instance": slowest,
               "ratio": round(whole["fmax_mhz"] / minimum, 3), "within_10_percent": whole["fmax_mhz"] >= 0.9 * minimum}
