@@ -316,13 +316,18 @@ module linear #(
     wire group_done = pv[ST_R] && pl[ST_R];  // lane_out holds a finished group
 
     always @(posedge clk) if (rdy) last <= s_axis_tlast;
+    // each slot's load: group_done and the group decoded a stage early into a flip-flop of the slot's own, which
+    // drives its load enables alone (the tiny vit's whole top, 156.9 MHz: pl through the decode and two hops
+    // into head's y)
+    reg [GROUPS-1:0] slot_load;
     generate
         for (g = 0; g < GROUPS; g = g + 1) begin : slot
             localparam integer G = g;
             localparam integer NL = N_OUT - g * LANES < LANES ? N_OUT - g * LANES : LANES;  // outputs kept
-            always @(posedge clk)
-                if (group_done && pg[ST_R] == G[GB-1:0])
-                    y[g*LANES*OUT_BITS +: NL*OUT_BITS] <= lane_out[NL*OUT_BITS-1:0];
+            always @(posedge clk) begin
+                slot_load[g] <= !rst && pv[ST_R-1] && pl[ST_R-1] && pg[ST_R-1] == G[GB-1:0];
+                if (slot_load[g]) y[g*LANES*OUT_BITS +: NL*OUT_BITS] <= lane_out[NL*OUT_BITS-1:0];
+            end
         end
     endgenerate
 
