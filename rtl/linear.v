@@ -313,12 +313,10 @@ module linear #(
                 rq (.clk(clk), .x(acc[g*ACC_BITS +: ACC_BITS]), .y(lane_out[g*OUT_BITS +: OUT_BITS]));
         end
     endgenerate
-    wire group_done = pv[ST_R] && pl[ST_R];  // lane_out holds a finished group
-
     always @(posedge clk) if (rdy) last <= s_axis_tlast;
-    // each slot's load: group_done and the group decoded a stage early into a flip-flop of the slot's own, which
-    // drives its load enables alone (the tiny vit's whole top, 156.9 MHz: pl through the decode and two hops
-    // into head's y)
+    // slot_load[g]: lane_out holds a finished group g (pv[ST_R] && pl[ST_R] && pg[ST_R] == g), decoded a stage
+    // early into a flip-flop of the slot's own, which drives its load enables alone (the tiny vit's whole top,
+    // 156.9 MHz: pl through the decode and two hops into head's y); the last slot's also sets y_full
     reg [GROUPS-1:0] slot_load;
     generate
         for (g = 0; g < GROUPS; g = g + 1) begin : slot
@@ -367,7 +365,7 @@ module linear #(
                 y_full <= 1'b0;
                 y_busy <= 1'b0;
             end
-            if (group_done && pg[ST_R] == LAST_GROUP[GB-1:0]) y_full <= 1'b1;
+            if (slot_load[LAST_GROUP]) y_full <= 1'b1;
             if (tok_end) begin
                 y_busy <= 1'b1;
                 y_last <= last;
