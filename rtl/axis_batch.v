@@ -2,10 +2,11 @@
 // DMA sends in simple mode) into one frame per image for patch_embed, by adding TLAST on the last beat of every
 // image but the batch's last; that one keeps the transfer's own TLAST, so patch_embed's frame check still drops
 // a batch that ends early or late. A TLAST anywhere restarts the count (the next beat begins a new batch).
-// Pass-through: no register on the data path (accel_ctrl pairs the transfer's TLAST with patch_embed's frame
-// end in the same cycle); whether the current image is the batch's last, and whether the current beat is its
-// image's last, are flip-flops: a 16-bit compare in the TLAST path was the slowest path of a whole top placed
-// and routed (into patch_embed's frame logic), and then the beat compare was (the tiny vit, 137.6 MHz).
+// Its output is a register slice (axis_register: one cycle of latency), the transfer's TLAST carried beside the
+// beat as m_axis_batch_end, so accel_ctrl pairs it with patch_embed's frame end in the same cycle: every output
+// and s_axis_tready are flip-flops. The pixel input was the slowest path of the whole top placed and routed
+// three times (a compare in the TLAST path, then the pass-through's TLAST logic, 2.0-3.5 ns of route into
+// patch_embed's frame control wherever the two were placed apart).
 `default_nettype none
 
 module axis_batch #(
@@ -23,7 +24,8 @@ module axis_batch #(
     output wire [WIDTH-1:0]      m_axis_tdata,
     output wire                  m_axis_tvalid,
     input  wire                  m_axis_tready,
-    output wire                  m_axis_tlast
+    output wire                  m_axis_tlast,
+    output wire                  m_axis_batch_end  // with the beat: it was its transfer's last (s_axis_tlast)
 );
     localparam integer BB = IMAGE_BEATS > 1 ? $clog2(IMAGE_BEATS) : 1;  // beat index bits
 
@@ -36,10 +38,12 @@ module axis_batch #(
     wire [BATCH_BITS:0] next_image = {1'b0, image} + {{(BATCH_BITS-1){1'b0}}, 2'd2};  // one past the next image
     wire single = batch <= {{(BATCH_BITS-1){1'b0}}, 1'b1};  // a batch of one image
 
-    assign m_axis_tdata = s_axis_tdata;
-    assign m_axis_tvalid = s_axis_tvalid;
-    assign s_axis_tready = m_axis_tready;
-    assign m_axis_tlast = s_axis_tlast || (image_end && !batch_last);
+    axis_register #(.WIDTH(WIDTH + 1)) out_slice (
+        .clk(clk), .rst(rst),
+        .s_axis_tdata({s_axis_tlast, s_axis_tdata}), .s_axis_tvalid(s_axis_tvalid), .s_axis_tready(s_axis_tready),
+        .s_axis_tlast(s_axis_tlast || (image_end && !batch_last)),
+        .m_axis_tdata({m_axis_batch_end, m_axis_tdata}), .m_axis_tvalid(m_axis_tvalid),
+        .m_axis_tready(m_axis_tready), .m_axis_tlast(m_axis_tlast));
 
     always @(posedge clk) begin
         if (rst) begin
@@ -47,7 +51,7 @@ module axis_batch #(
             image_end <= ONE_BEAT;
             image <= {BATCH_BITS{1'b0}};
             batch_last <= single;
-        end else if (s_axis_tvalid && m_axis_tready) begin
+        end else if (s_axis_tvalid && s_axis_tready) begin
             if (s_axis_tlast || (image_end && batch_last)) begin  // a new batch begins
                 beat <= {BB{1'b0}};
                 image_end <= ONE_BEAT;

@@ -46,6 +46,7 @@ ESTIMATES = {
     "residual_add": _per_element(14, 8),    # an add, shift and saturate per element
     "pool": _per_element(34, 34),           # an accumulator per element
     "axis_register": _per_bit(1, 2),        # a 2:1 mux per bit; output and skid registers
+    "axis_batch": lambda p: (p["WIDTH"] + 40, 2 * p["WIDTH"] + 40),  # its output slice, the beat and image counters
     "axis_fifo": lambda p: (8, p["WIDTH"] + 16),  # memory in block RAM, its output register
     "const_stream": _per_bit(1, 1),
     "reorder": lambda p: (13, p["WIDTH"] + 21),
@@ -62,7 +63,7 @@ ECP5_CELLS = {"LUT": 2.25, "FF": 1.15}
 
 
 def estimate(module: str, params: dict) -> dict[str, float]:
-    """LUT and FF of one instance; a module not listed (broadcast, batch, image_tokens: a few dozen cells) 50 / 50."""
+    """LUT and FF of one instance; a module not listed (broadcast, image_tokens: a few dozen cells) 50 / 50."""
     lut, ff = ESTIMATES.get(module, lambda p: (50, 50))(params)
     return {"LUT": lut, "FF": ff}
 

@@ -97,7 +97,7 @@ def _pixel_input(net: Top) -> dict[tuple[str, int], str]:
     net.stream("s_axis", BUS_BITS, beats)
     net.stream("pixels", BUS_BITS, beats)
     net.add(Instance("batch_frames", "axis_batch", {"WIDTH": BUS_BITS, "IMAGE_BEATS": beats},
-                     {"s_axis": "s_axis", "m_axis": "pixels"}, ".batch(batch)"))
+                     {"s_axis": "s_axis", "m_axis": "pixels"}, ".batch(batch), .m_axis_batch_end(batch_end)"))
     op, i = readers[0]
     if op.op == "patch_embed":  # reads the pixel bus itself
         return {(op.name, i): "pixels"}
@@ -137,7 +137,7 @@ def _result(net: Top) -> None:
                                             "MODEL_ID": f"32'h{m.identity():08x}"}, {},
                      ", ".join(f".s_axil_{name}(s_axil_{name})" for _, _, name in AXIL_PORTS) +
                      ", .run(run), .datapath_rst(datapath_rst), .batch(batch), .frame_begin(frame_begin), "
-                     ".frame_ok(frame_ok), .frame_batch_end(s_axis_tlast), .frame_error(frame_error), "
+                     ".frame_ok(frame_ok), .frame_batch_end(batch_end), .frame_error(frame_error), "
                      ".result_last(result_last), .result_done(m_axis_tvalid && m_axis_tready && image_last)",
                      reset="rst"))
 

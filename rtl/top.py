@@ -66,7 +66,7 @@ module vit_accel (
     output wire [{BUS_BITS // 8 - 1}:0] m_axis_tkeep,    // all ones: the DMA's S2MM counts bytes by it
 {axil_ports}
 );
-    wire run, datapath_rst, frame_begin, frame_ok, frame_error, image_last, result_last;
+    wire run, datapath_rst, frame_begin, frame_ok, frame_error, batch_end, image_last, result_last;
     wire [15:0] batch;
 {chr(10).join(decl)}
 
