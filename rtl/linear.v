@@ -252,24 +252,12 @@ module linear #(
                         .xa(pj[(g+1)*PROD_BITS +: PROD_BITS]), .xb(pj[g*PROD_BITS +: PROD_BITS]));
                 end
             end
-            // a lane of its own (every depthwise lane, every lane with MUL_SPLIT 2, else an odd last lane): the
-            // same four registers as mul2
+            // a lane of its own (every depthwise lane, every lane with MUL_SPLIT 2, else an odd last lane): mul1,
+            // the same four registers as mul2; its element: its own channel's (depthwise), else the shared one j
             for (g = 0; g < LANES; g = g + 1) begin : single
-                if (DW || MUL_SPLIT == 2 || (LANES % 2 == 1 && g == LANES - 1)) begin : mul
-                    // its element: its own channel's (depthwise), else the shared element j
-                    wire [X_BITS-1:0] xl = xs[(DW ? g : j)*X_BITS +: X_BITS];
-                    reg signed [X_BITS-1:0] x1, xr;
-                    reg signed [W_BITS-1:0] w1, wr;
-                    reg signed [PROD_BITS-1:0] p, pr;
-                    always @(posedge clk) begin
-                        x1 <= xl;
-                        w1 <= wj[g*W_BITS +: W_BITS];
-                        xr <= x1;
-                        wr <= w1;
-                        p <= xr * wr;
-                        pr <= p;
-                    end
-                    assign pj[g*PROD_BITS +: PROD_BITS] = pr;
+                if (DW || MUL_SPLIT == 2 || (LANES % 2 == 1 && g == LANES - 1)) begin : lane
+                    mul1 #(.X_BITS(X_BITS), .W_BITS(W_BITS)) mul (.clk(clk), .x(xs[(DW ? g : j)*X_BITS +: X_BITS]),
+                        .w(wj[g*W_BITS +: W_BITS]), .xw(pj[g*PROD_BITS +: PROD_BITS]));
                 end
             end
         end
