@@ -29,9 +29,11 @@ test: install
 	$(PY) -m pytest -n $(WORKERS) --dist loadfile -m "not slow" --junitxml=build/test-results.xml $(PYTEST_ARGS)
 
 # Slow suite: training each architecture to its accuracy target, whole-split C-sim and RTL (vit_accel) runs, the
-# Icarus (4-state) twins of the Verilator runs; on every core as make test. The gate-level run is make gate-level.
+# Icarus (4-state) twins of the Verilator runs (on the whole tops: X after reset and a reset mid-frame, few
+# images); on every core, test by test (--dist load: the long runs spread over the workers; workers that build the
+# same simulator take turns). The gate-level run is make gate-level.
 test-slow: install
-	$(PY) -m pytest -n $(WORKERS) --dist loadfile -m slow -k "not gate_level" $(PYTEST_ARGS)
+	$(PY) -m pytest -n $(WORKERS) --dist load -m slow -k "not gate_level" $(PYTEST_ARGS)
 
 # The documentation site (docs/*.md, Sphinx + myst-parser) -> build/docs/html; warnings are errors
 docs: install
