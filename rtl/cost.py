@@ -52,7 +52,7 @@ ESTIMATES = {
     "reorder": lambda p: (13, p["WIDTH"] + 21),
     "concat": lambda p: (2, p["A_WIDTH"] + p["B_WIDTH"] + 2),
     "accel_ctrl": lambda p: (300, 362),
-    "axis_unpack": lambda p: (170, 330),
+    "axis_unpack": lambda p: (170 + p["WORD"], 330 + 2 * p["WORD"]),  # its output slice
 }
 
 

@@ -34,7 +34,7 @@ THROUGH = {"residual_add": "m_axis",    # ready: a_valid && b_valid && (!m_valid
 # a ready path that reaches them from a THROUGH module ends there
 REGISTERED_READY = frozenset({"linear", "patch_embed", "image_tokens", "axis_register"})
 # modules whose output valid or data is logic (wires from the input, a ROM read, a word select), not flip-flops
-UNREGISTERED_OUTPUT = frozenset({"axis_broadcast", "axis_deal", "const_stream", "axis_unpack"})
+UNREGISTERED_OUTPUT = frozenset({"axis_broadcast", "axis_deal", "const_stream"})
 EXTERNAL = frozenset({"s_axis"})  # the top's own pixel port: a stream that is not declared inside
 
 
