@@ -74,13 +74,16 @@ module patch_embed #(
             reading <= 1'b0;
             rd_valid <= 1'b0;
             tok_full <= 1'b0;
+            {ph, pw, ec, ekh, ekw, e} <= 0;
         end else begin
             if (take) begin
                 beat <= s_axis_tlast ? 0 : (beat < BEATS[BB-1:0] ? beat + 1'b1 : beat);
-                if (frame_ok) begin  // gather the frame's tokens before loading the next
+                // gather the frame's tokens before loading the next; the gather counters are 0 already (reset,
+                // or cleared with the last token), so the frame's end reaches two flip-flops, not ~30 counter
+                // enables (in the tiny vit's whole top that was four LUTs and 5 ns of route from the input)
+                if (frame_ok) begin
                     loading <= 1'b0;
                     reading <= 1'b1;
-                    {ph, pw, ec, ekh, ekw, e} <= 0;
                 end
             end
             // issue one read per cycle until the token's last element
@@ -111,6 +114,7 @@ module patch_embed #(
                 {ec, ekh, ekw, e} <= 0;
                 if (last_token) begin
                     loading <= 1'b1;
+                    {ph, pw} <= 0;
                 end else begin
                     reading <= 1'b1;
                     if (pw != LAST_PW[AB-1:0]) pw <= pw + 1'b1;
