@@ -1,7 +1,7 @@
 """Estimated xc7 LUTs and flip-flops of each RTL module from its parameters: what the planner (rtl/planner.py)
 steers by before Yosys counts the top (rtl/synth.py). The coefficients are least-squares fits to Yosys'
 synth_xilinx counts of the instances of the three shipped tops (vit, mobilevit, swin; packed and split engines);
-rtl/test_cost.py holds the tops' totals within 10% of the count."""
+rtl/test_planner.py holds the tops' totals within 10% of the count."""
 
 from __future__ import annotations
 
@@ -31,6 +31,14 @@ def _per_bit(lut: float, ff: float, key: str = "WIDTH"):
     return lambda p: (lut * p[key], ff * p[key])
 
 
+SLICE_PER_BIT = (1, 2)  # axis_register: a 2:1 mux per bit; its output and skid registers
+
+
+def _with_slice(lut: float, ff: float, key: str):
+    """A module with an output register slice (axis_register) of parameter `key`'s bits beside its own logic."""
+    return lambda p: (lut + SLICE_PER_BIT[0] * p[key], ff + SLICE_PER_BIT[1] * p[key])
+
+
 def _per_element(lut: float, ff: float, key: str = "N"):
     """A module whose logic follows its elements per token: (lut, ff) per element of parameter `key`."""
     return lambda p: (lut * p[key], ff * p[key])
@@ -45,14 +53,14 @@ ESTIMATES = {
     "gelu": _per_element(24, 8),            # a table lookup per element
     "residual_add": _per_element(14, 8),    # an add, shift and saturate per element
     "pool": _per_element(34, 34),           # an accumulator per element
-    "axis_register": _per_bit(1, 2),        # a 2:1 mux per bit; output and skid registers
-    "axis_batch": lambda p: (p["WIDTH"] + 40, 2 * p["WIDTH"] + 40),  # its output slice, the beat and image counters
+    "axis_register": _per_bit(*SLICE_PER_BIT),
+    "axis_batch": _with_slice(40, 40, "WIDTH"),  # the beat and image counters (and the batch-end bit)
     "axis_fifo": lambda p: (8, p["WIDTH"] + 16),  # memory in block RAM, its output register
     "const_stream": _per_bit(1, 1),
     "reorder": lambda p: (13, p["WIDTH"] + 21),
     "concat": lambda p: (2, p["A_WIDTH"] + p["B_WIDTH"] + 2),
     "accel_ctrl": lambda p: (300, 362),
-    "axis_unpack": lambda p: (170 + p["WORD"], 330 + 2 * p["WORD"]),  # its output slice
+    "axis_unpack": _with_slice(170, 330, "WORD"),
 }
 
 

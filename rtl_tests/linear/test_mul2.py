@@ -49,5 +49,6 @@ def test_mul2(module, x_bits):
 
     from sim import run
 
-    params = {"X_BITS": x_bits, ("W_BITS" if module == "mul1" else "C_BITS"): 8}
-    run(module, "test_mul2", params, {"X_BITS": str(x_bits), "C_BITS": "8"}, test_dir=Path(__file__).parent)
+    c_bits = 8  # the other operand's width: mul1 calls it W_BITS
+    params = {"X_BITS": x_bits, ("W_BITS" if module == "mul1" else "C_BITS"): c_bits}
+    run(module, "test_mul2", params, {"X_BITS": str(x_bits), "C_BITS": str(c_bits)}, test_dir=Path(__file__).parent)

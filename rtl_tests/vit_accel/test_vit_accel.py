@@ -276,17 +276,8 @@ def run_top(model_file: Path, images: int, gates: bool = False):
     run("vit_accel", "test_vit_accel", {}, env, **sources)
 
 
-# Icarus (4-state, tens of cycles per second on a whole top: an hour for the vit's four tests) runs what two states
-# cannot show, X after reset and a reset mid-frame, on the edge images and two test images; the batch framing
-# and the cycle count are the same logic, run on Verilator (make test)
-ICARUS_TOP = {"IMAGES": "2", "COCOTB_TEST_FILTER": "images_under_backpressure|malformed_frames_and_reset"}
-
-
 @pytest.mark.parametrize("name", list(top_models()))
-def test_vit_accel(simulator, name, monkeypatch):
-    if simulator == "icarus":
-        for k, v in ICARUS_TOP.items():
-            monkeypatch.setenv(k, os.environ.get(k, v))
+def test_vit_accel(name):  # on Icarus trimmed (rtl_tests/conftest.py, ICARUS_TRIMMED)
     run_top(top_models()[name], int(os.environ.get("IMAGES", "20")))
 
 
